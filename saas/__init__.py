@@ -1,0 +1,99 @@
+"""Wanggetong's kernel: `create_app` builds one deployment for every district."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, g, request
+
+from saas import config as config_mod
+from saas import db
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(overrides: dict[str, Any] | None = None) -> Flask:
+    app = Flask(
+        __name__,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "saas" / "static"),
+        instance_path=str(config_mod.INSTANCE),
+    )
+    app.config.update(config_mod.from_env())
+    app.config.update(overrides or {})
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    db.configure(app.config["DATABASE_URL"])
+
+    from saas import errors, extensions, i18n, shell
+    from saas.modules import ModuleRegistry
+    from saas.permissions import RoleBook
+    from tenants import resolution
+
+    registry = ModuleRegistry.discover(app.config.get("EXTRA_MODULES"))
+    for spec in registry:
+        if spec.models:
+            __import__(spec.models)
+    app.extensions["saas.modules"] = registry
+    app.extensions["saas.roles"] = RoleBook.build(registry)
+
+    extensions.htmx.init_app(app)
+    extensions.csrf.init_app(app)
+    extensions.babel.init_app(app, locale_selector=i18n.select_locale, timezone_selector=i18n.select_timezone)
+    app.config["RATELIMIT_STORAGE_URI"] = app.config["REDIS_URL"] or "memory://"
+    app.config.setdefault("RATELIMIT_ENABLED", True)
+    extensions.limiter.init_app(app)
+    extensions.api.init_app(app)
+    errors.init_app(app)
+    resolution.init_app(app)
+
+    from saas import auth
+
+    app.before_request(auth.load_identity)
+
+    @app.teardown_appcontext
+    def _close_session(_exc: BaseException | None) -> None:
+        db.session.remove()
+
+    @app.after_request
+    def _security_headers(response: Any) -> Any:
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
+            "object-src 'none'; base-uri 'self'; frame-ancestors 'none'; form-action 'self'",
+        )
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        if g.get("user") is not None and request.path.startswith("/t/"):
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    shell.init_app(app)
+    _register_modules(app, registry)
+
+    from saas import cli
+
+    cli.init_app(app)
+    return app
+
+
+def _register_modules(app: Flask, registry: Any) -> None:
+    """Register each module's blueprints behind the one switch check (Indico's feature gate)."""
+    from saas.context import require_module
+    from saas.extensions import api, csrf
+
+    for spec in registry:
+        def gate(key: str = spec.key) -> None:
+            require_module(key)
+
+        if spec.views is not None:
+            bp = spec.views()
+            bp.before_request(gate)
+            app.register_blueprint(bp, url_prefix=f"/t/<tenant>/{spec.key}")
+        if spec.api is not None:
+            api_bp = spec.api()
+            api_bp.before_request(gate)
+            csrf.exempt(api_bp)
+            api.register_blueprint(api_bp, url_prefix=f"/api/v1/t/<tenant>/{spec.key}")

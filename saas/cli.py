@@ -1,0 +1,133 @@
+"""Operator commands: `flask --app wsgi db|tenants|platform|demo ...` (`openapi` comes from flask-smorest)."""
+
+from __future__ import annotations
+
+import click
+import sqlalchemy as sa
+from flask import Flask, current_app
+from flask.cli import AppGroup
+
+from saas import db, migrate
+
+db_cli = AppGroup("db", help="Database schema.")
+tenants_cli = AppGroup("tenants", help="Districts and their modules.")
+platform_cli = AppGroup("platform", help="Platform operators.")
+demo_cli = AppGroup("demo", help="Demo data.")
+
+
+class _Cli:
+    """The actor recorded in the audit log for command-line changes."""
+
+    id = None
+    name = "CLI"
+
+
+@db_cli.command("upgrade")
+def db_upgrade() -> None:
+    """Apply migrations as the owner, then row-level security and grants for the app role."""
+    migrate.upgrade(current_app)
+    click.echo("database is up to date")
+
+
+@db_cli.command("revision")
+@click.option("-m", "--message", required=True)
+@click.option("--module", default=migrate.KERNEL, help="Module key, or 'kernel'")
+def db_revision(message: str, module: str) -> None:
+    """Write a migration from the difference between the models and the database."""
+    migrate.revision(current_app, message, module)
+
+
+def _tenant_or_fail(slug: str):  # type: ignore[no-untyped-def]
+    from tenants.models import Tenant
+
+    tenant = db.session.scalars(sa.select(Tenant).where(Tenant.slug == slug)).first()
+    if tenant is None:
+        raise click.ClickException(f"no district with slug {slug!r}")
+    return tenant
+
+
+@tenants_cli.command("create")
+@click.argument("slug")
+@click.option("--name", "name_zh", required=True, help="Chinese name, e.g. 芦淞区")
+@click.option("--name-en", default="", help="English name")
+@click.option("--timezone", default="Asia/Shanghai")
+def tenants_create(slug: str, name_zh: str, name_en: str, timezone: str) -> None:
+    """Provision a district."""
+    from tenants import services
+
+    try:
+        tenant = services.create_tenant(db.session(), _Cli(), slug, name_zh, name_en, timezone)
+    except services.ServiceError as err:
+        db.session.rollback()
+        raise click.ClickException("; ".join(f"{k}: {v}" for k, v in err.errors.items())) from None
+    db.session.commit()
+    click.echo(f"created {tenant.slug} ({tenant.name_zh})")
+
+
+@tenants_cli.command("list")
+def tenants_list() -> None:
+    """List districts and their switched-on modules."""
+    from saas.modules import enabled_keys
+    from tenants.models import Tenant
+
+    for tenant in db.session.scalars(sa.select(Tenant).order_by(Tenant.slug)).all():
+        with db.tenant_context(tenant.id):
+            on = ",".join(sorted(enabled_keys(db.session()))) or "-"
+        click.echo(f"{tenant.slug}\t{tenant.name_zh}\t{on}")
+
+
+@tenants_cli.command("modules")
+@click.argument("slug")
+@click.option("--enable", "enable", multiple=True, help="Module key to switch on (repeatable)")
+@click.option("--disable", "disable", multiple=True, help="Module key to switch off (repeatable)")
+def tenants_modules(slug: str, enable: tuple[str, ...], disable: tuple[str, ...]) -> None:
+    """Switch modules on or off for a district; with no option, show them."""
+    from saas.modules import enabled_keys
+    from tenants import services
+
+    registry = current_app.extensions["saas.modules"]
+    tenant = _tenant_or_fail(slug)
+    unknown = [k for k in (*enable, *disable) if k not in registry]
+    if unknown:
+        raise click.ClickException(f"unknown module(s): {', '.join(unknown)}; known: {', '.join(registry.keys())}")
+    with db.tenant_context(tenant.id):
+        for key in enable:
+            services.set_module(db.session(), registry, _Cli(), key, True)
+        for key in disable:
+            services.set_module(db.session(), registry, _Cli(), key, False)
+        db.session.commit()
+        on = enabled_keys(db.session())
+    for key in registry.keys():
+        click.echo(f"{key}\t{'on' if key in on else 'off'}")
+
+
+@platform_cli.command("create-operator")
+@click.argument("username")
+@click.option("--name", default="平台运营")
+@click.password_option()
+def create_operator(username: str, name: str, password: str) -> None:
+    """Create a platform operator (who provisions districts)."""
+    from saas.auth import hash_password
+    from tenants.models import PlatformOperator
+
+    db.session.add(PlatformOperator(username=username, name=name, password_hash=hash_password(password)))
+    db.session.commit()
+    click.echo(f"operator {username} created")
+
+
+@demo_cli.command("seed")
+@click.option("--reset", is_flag=True, help="Drop every table first (never on real data)")
+def demo_seed(reset: bool) -> None:
+    """Build the demo districts from the source reports, with their org trees, staff and modules."""
+    from tenants.demo import seed
+
+    if reset:
+        migrate.reset_all(current_app)
+        migrate.upgrade(current_app)
+    for line in seed():
+        click.echo(line)
+
+
+def init_app(app: Flask) -> None:
+    for group in (db_cli, tenants_cli, platform_cli, demo_cli):
+        app.cli.add_command(group)

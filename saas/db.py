@@ -1,0 +1,231 @@
+"""Database: engine, the scoped session, the tenant filter and row-level security.
+
+Tenant scoping lives here and nowhere else:
+- every tenant-owned model inherits `TenantScoped`: `(tenant_id, id)` is its primary key;
+- one `do_orm_execute` listener adds `tenant_id = <current tenant>` to every ORM statement that touches a
+  tenant-owned model and refuses the statement when no tenant is set (fail closed);
+- one `before_flush` listener stamps `tenant_id` on new rows and refuses rows of another tenant;
+- on PostgreSQL, `after_begin` binds the transaction to the tenant (`app.tenant_id`) and row-level
+  security policies (see `apply_security`) hold the line even for SQL that bypasses the ORM.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+from collections.abc import Iterator
+from typing import Any
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+from sqlalchemy import event
+
+from saas.ids import new_id
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class UTCDateTime(sa.types.TypeDecorator):
+    """Timezone-aware UTC datetimes on PostgreSQL and on SQLite alike."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: sa.Dialect) -> dt.datetime | None:
+        if value is not None:
+            if value.tzinfo is None:
+                raise ValueError("naive datetime")
+            value = value.astimezone(dt.UTC)
+        return value
+
+    def process_result_value(self, value: dt.datetime | None, dialect: sa.Dialect) -> dt.datetime | None:
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=dt.UTC)
+        return value
+
+
+class Base(so.DeclarativeBase):
+    metadata = sa.MetaData(naming_convention=NAMING)
+    type_annotation_map = {  # noqa: RUF012
+        int: sa.BigInteger(),
+        dt.datetime: UTCDateTime(),
+        dict[str, Any]: sa.JSON(),
+        list[Any]: sa.JSON(),
+    }
+
+
+class TenantScoped:
+    """Mixin of every tenant-owned model: `(tenant_id, id)` is the primary key."""
+
+    tenant_id: so.Mapped[int] = so.mapped_column(sa.BigInteger, sa.ForeignKey("tenants.id"), primary_key=True)
+    id: so.Mapped[int] = so.mapped_column(sa.BigInteger, primary_key=True, default=new_id)
+
+
+class TenantNotSet(RuntimeError):
+    """A statement touched tenant-owned rows while no tenant was set."""
+
+
+class CrossTenantWrite(RuntimeError):
+    """A flush tried to write a row that belongs to another tenant."""
+
+
+session: so.scoped_session[so.Session] = so.scoped_session(so.sessionmaker(expire_on_commit=False))
+_engines: dict[str, sa.Engine] = {}
+
+
+def make_engine(url: str, **kw: Any) -> sa.Engine:
+    if url.startswith("sqlite"):
+        kw.setdefault("connect_args", {"check_same_thread": False, "timeout": 30})
+        engine = sa.create_engine(url, **kw)
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_conn: Any, _rec: Any) -> None:
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.close()
+
+        return engine
+    kw.setdefault("pool_pre_ping", True)
+    return sa.create_engine(url, **kw)
+
+
+def configure(url: str) -> sa.Engine:
+    """Bind the scoped session to the engine for `url` (one engine per URL per process)."""
+    engine = _engines.get(url)
+    if engine is None:
+        engine = _engines[url] = make_engine(url)
+    session.remove()
+    session.configure(bind=engine)
+    return engine
+
+
+def dispose_engines() -> None:
+    """Drop pooled connections, as a worker must before it forks."""
+    for engine in _engines.values():
+        engine.dispose()
+
+
+def current_tenant_id(s: so.Session | None = None) -> int | None:
+    return (s or session()).info.get("tenant_id")
+
+
+def set_tenant(tenant_id: int | None, s: so.Session | None = None) -> None:
+    """Bind the session (and, on PostgreSQL, its open transaction) to one tenant."""
+    s = s or session()
+    s.info["tenant_id"] = tenant_id
+    if s.in_transaction() and _is_pg(s):
+        s.execute(sa.select(sa.func.set_config("app.tenant_id", str(tenant_id or ""), True)))
+
+
+@contextlib.contextmanager
+def tenant_context(tenant_id: int | None) -> Iterator[so.Session]:
+    """Run a block as one tenant; the previous tenant is restored afterwards."""
+    s = session()
+    before = s.info.get("tenant_id")
+    set_tenant(tenant_id, s)
+    try:
+        yield s
+    finally:
+        set_tenant(before, s)
+
+
+def _is_pg(s: so.Session) -> bool:
+    bind = s.get_bind()
+    return bind.dialect.name == "postgresql"
+
+
+def _is_tenant_mapper(mapper: so.Mapper[Any]) -> bool:
+    return issubclass(mapper.class_, TenantScoped)
+
+
+@event.listens_for(so.Session, "do_orm_execute")
+def _scope_to_tenant(state: so.ORMExecuteState) -> None:
+    if not (state.is_select or state.is_update or state.is_delete):
+        return
+    if state.execution_options.get("all_tenants"):
+        return
+    if not any(_is_tenant_mapper(m) for m in state.all_mappers):
+        return
+    tenant_id = state.session.info.get("tenant_id")
+    if tenant_id is None:
+        raise TenantNotSet("tenant-owned rows were queried with no tenant set")
+    state.statement = state.statement.options(
+        so.with_loader_criteria(TenantScoped, lambda cls: cls.tenant_id == tenant_id, include_aliases=True)
+    )
+
+
+@event.listens_for(so.Session, "before_flush")
+def _stamp_tenant(s: so.Session, _ctx: Any, _instances: Any) -> None:
+    tenant_id = s.info.get("tenant_id")
+    for obj in s.new:
+        if isinstance(obj, TenantScoped):
+            if tenant_id is None and obj.tenant_id is None:
+                raise TenantNotSet(f"new {type(obj).__name__} with no tenant set")
+            if obj.tenant_id is None:
+                obj.tenant_id = tenant_id
+            elif tenant_id is not None and obj.tenant_id != tenant_id:
+                raise CrossTenantWrite(f"{type(obj).__name__} of tenant {obj.tenant_id} written as {tenant_id}")
+    for obj in list(s.dirty) + list(s.deleted):
+        if isinstance(obj, TenantScoped):
+            history = sa.inspect(obj).attrs.tenant_id.history
+            if history.deleted or (tenant_id is not None and obj.tenant_id != tenant_id):
+                raise CrossTenantWrite(f"{type(obj).__name__} moved across tenants")
+
+
+@event.listens_for(so.Session, "after_begin")
+def _bind_transaction(s: so.Session, _tx: Any, connection: sa.Connection) -> None:
+    if connection.dialect.name == "postgresql":
+        connection.execute(
+            sa.select(sa.func.set_config("app.tenant_id", str(s.info.get("tenant_id") or ""), True))
+        )
+
+
+def tenant_tables(metadata: sa.MetaData | None = None) -> list[sa.Table]:
+    md = metadata or Base.metadata
+    return [t for t in md.sorted_tables if "tenant_id" in t.c]
+
+
+APPEND_ONLY_TABLES = {"audit_entries"}
+
+
+def apply_security(conn: sa.Connection, app_role: str) -> None:
+    """Create the application role, grant it data access only, and force RLS on every tenant table.
+
+    Idempotent; runs as the owner after each migration. Driven by the metadata, so a module's new
+    tables are covered without anyone remembering to.
+    """
+    if conn.dialect.name != "postgresql":
+        return
+    role = sa.sql.quoted_name(app_role, quote=True)
+    q = conn.dialect.identifier_preparer.quote
+    exists = conn.execute(sa.text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": app_role}).first()
+    if not exists:
+        conn.exec_driver_sql(f"CREATE ROLE {q(role)} LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE")
+    conn.exec_driver_sql(f"GRANT USAGE ON SCHEMA public TO {q(role)}")
+    expr = "tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::bigint"
+    for table in Base.metadata.sorted_tables:
+        name = q(table.name)
+        if table.name in APPEND_ONLY_TABLES:
+            conn.exec_driver_sql(f"REVOKE ALL ON {name} FROM {q(role)}")
+            conn.exec_driver_sql(f"GRANT SELECT, INSERT ON {name} TO {q(role)}")
+        else:
+            conn.exec_driver_sql(f"GRANT SELECT, INSERT, UPDATE, DELETE ON {name} TO {q(role)}")
+        if "tenant_id" not in table.c:
+            continue
+        conn.exec_driver_sql(f"ALTER TABLE {name} ENABLE ROW LEVEL SECURITY")
+        conn.exec_driver_sql(f"ALTER TABLE {name} FORCE ROW LEVEL SECURITY")
+        conn.exec_driver_sql(f"DROP POLICY IF EXISTS tenant_isolation ON {name}")
+        conn.exec_driver_sql(
+            f"CREATE POLICY tenant_isolation ON {name} USING ({expr}) WITH CHECK ({expr})"
+        )

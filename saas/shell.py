@@ -1,0 +1,165 @@
+"""The shell around the modules: home and dashboard, language switch, inbox, health checks."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+import sqlalchemy as sa
+from flask import Blueprint, Flask, abort, current_app, g, jsonify, redirect, request, session, url_for
+
+from saas import db
+from saas.auth import login_required
+from saas.context import can, dashboard_widgets, enabled_modules, nav_entries, registry
+from saas.db import utcnow
+from saas.i18n import local_dt, locale_code
+from saas.notify import Notification
+from saas.rendering import render
+from saas.schemas import mask_phone
+from tenants.models import Tenant
+
+bp = Blueprint("shell", __name__)
+
+
+@bp.get("/")
+def landing() -> Any:
+    tenants = db.session.scalars(sa.select(Tenant).where(Tenant.active.is_(True)).order_by(Tenant.slug)).all()
+    return render("shell/landing.html", tenants=tenants)
+
+
+@bp.get("/healthz")
+def healthz() -> Any:
+    return jsonify(status="ok")
+
+
+@bp.get("/readyz")
+def readyz() -> Any:
+    checks: dict[str, str] = {}
+    try:
+        db.session.execute(sa.select(1))
+        checks["database"] = "ok"
+    except sa.exc.SQLAlchemyError as exc:
+        checks["database"] = f"error: {type(exc).__name__}"
+    url = current_app.config.get("REDIS_URL")
+    if url:
+        import redis
+
+        try:
+            redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1).ping()
+            checks["redis"] = "ok"
+        except redis.RedisError as exc:
+            checks["redis"] = f"error: {type(exc).__name__}"
+    else:
+        checks["redis"] = "not configured (jobs run in-process)"
+    ok = all(v == "ok" or v.startswith("not configured") for v in checks.values())
+    return jsonify(status="ok" if ok else "unavailable", checks=checks), 200 if ok else 503
+
+
+@bp.post("/lang")
+def set_language() -> Any:
+    lang = request.form.get("lang", "")
+    if lang in current_app.config["LANGUAGES"]:
+        session["lang"] = lang
+    return redirect(_safe_next(request.form.get("next")))
+
+
+def _safe_next(target: str | None) -> str:
+    if not target:
+        return request.referrer if request.referrer and _same_site(request.referrer) else "/"
+    return target if _same_site(target) else "/"
+
+
+def _same_site(url: str) -> bool:
+    parts = urlsplit(url)
+    if parts.scheme or parts.netloc:
+        return parts.netloc == request.host and parts.scheme in ("http", "https")
+    return url.startswith("/") and not url.startswith("//")
+
+
+@bp.get("/t/<tenant>/")
+def home() -> Any:
+    if g.user is None:
+        return render("shell/welcome.html")
+    return render("shell/dashboard.html", widgets=dashboard_widgets())
+
+
+@bp.get("/t/<tenant>/inbox")
+@login_required
+def inbox() -> Any:
+    items = db.session.scalars(
+        sa.select(Notification)
+        .where(Notification.user_id == g.user.id)
+        .order_by(Notification.created_at.desc())
+        .limit(100)
+    ).all()
+    return render("shell/inbox.html", items=items)
+
+
+@bp.get("/t/<tenant>/inbox/count")
+@login_required
+def inbox_count() -> Any:
+    count = db.session.scalar(
+        sa.select(sa.func.count()).select_from(Notification).where(
+            Notification.user_id == g.user.id, Notification.read_at.is_(None)
+        )
+    )
+    return render("shell/_inbox_count.html", count=count or 0)
+
+
+@bp.post("/t/<tenant>/inbox/<int:item_id>/read")
+@login_required
+def inbox_read(item_id: int) -> Any:
+    item = db.session.scalars(
+        sa.select(Notification).where(Notification.id == item_id, Notification.user_id == g.user.id)
+    ).first()
+    if item is None:
+        abort(404)
+    if item.read_at is None:
+        item.read_at = utcnow()
+        db.session.commit()
+    return render("shell/inbox.html", block="item", item=item)
+
+
+@bp.post("/t/<tenant>/inbox/read-all")
+@login_required
+def inbox_read_all() -> Any:
+    db.session.execute(
+        sa.update(Notification)
+        .where(Notification.user_id == g.user.id, Notification.read_at.is_(None))
+        .values(read_at=utcnow())
+    )
+    db.session.commit()
+    return redirect(url_for("shell.inbox"))
+
+
+def _template_globals() -> dict[str, Any]:
+    return {
+        "tenant": g.get("tenant"),
+        "user": g.get("user"),
+        "operator": g.get("operator"),
+        "can": can,
+        "nav_entries": nav_entries,
+        "enabled_modules": enabled_modules,
+        "modules": registry,
+        "locale": locale_code,
+    }
+
+
+def init_app(app: Flask) -> None:
+    from saas import auth_views
+    from saas.extensions import api
+    from tenants import api as tenants_api
+    from tenants import platform, views as tenant_views
+
+    app.register_blueprint(bp)
+    app.register_blueprint(auth_views.bp)
+    app.register_blueprint(tenant_views.bp)
+    app.register_blueprint(platform.bp)
+    for api_bp in tenants_api.blueprints():
+        from saas.extensions import csrf
+
+        csrf.exempt(api_bp)
+        api.register_blueprint(api_bp)
+    app.context_processor(_template_globals)
+    app.add_template_filter(local_dt, "localtime")
+    app.add_template_filter(mask_phone, "mask_phone")

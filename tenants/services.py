@@ -1,0 +1,222 @@
+"""Tenant rules: provisioning, module switches and settings, the org tree, staff and their roles.
+
+Services take the session, the tenant and the actor explicitly and never read request globals, so the
+pages, the API and the CLI share them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+from flask_babel import gettext as _
+
+from saas import audit, db
+from saas.auth import hash_password
+from saas.modules import ModuleRegistry, SettingsError, validate_settings
+from saas.permissions import RoleBook
+from tenants.models import ORG_PARENTS, ModuleSwitch, OrgUnit, RoleGrant, Tenant, User
+
+
+class ServiceError(ValueError):
+    """A rule refused the change; `errors` maps fields to messages in the user's language."""
+
+    def __init__(self, errors: dict[str, str] | str):
+        self.errors = errors if isinstance(errors, dict) else {"_form": errors}
+        super().__init__(self.errors)
+
+
+SLUG = re.compile(r"^[a-z][a-z0-9-]{1,39}$")
+RESERVED_SLUGS = {"api", "static", "platform", "admin", "open311", "healthz", "readyz", "lang"}
+
+
+def create_tenant(
+    session: so.Session, actor: Any, slug: str, name_zh: str, name_en: str = "", timezone: str = "Asia/Shanghai",
+    hostname: str | None = None,
+) -> Tenant:
+    errors: dict[str, str] = {}
+    if not SLUG.match(slug or "") or slug in RESERVED_SLUGS:
+        errors["slug"] = _("Use 2 to 40 lowercase letters, digits or hyphens, starting with a letter.")
+    elif session.scalars(sa.select(Tenant).where(Tenant.slug == slug)).first():
+        errors["slug"] = _("This slug is already taken.")
+    if not (name_zh or "").strip():
+        errors["name_zh"] = _("This field is required.")
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        errors["timezone"] = _("Unknown time zone.")
+    if errors:
+        raise ServiceError(errors)
+    tenant = Tenant(slug=slug, name_zh=name_zh.strip(), name_en=(name_en or "").strip(), timezone=timezone,
+                    hostname=hostname)
+    session.add(tenant)
+    session.flush()
+    with db.tenant_context(tenant.id):
+        district = OrgUnit(kind="district", code=slug, name=tenant.name_zh)
+        district.tenant_id = tenant.id
+        session.add(district)
+        session.flush()
+        district.path = f"/{district.id}/"
+        audit.record(session, actor, "tenant.create", "tenant", tenant.id,
+                     after={"slug": slug, "name_zh": tenant.name_zh})
+        session.flush()
+    return tenant
+
+
+def switch_row(session: so.Session, key: str) -> ModuleSwitch | None:
+    return session.scalars(sa.select(ModuleSwitch).where(ModuleSwitch.module_key == key)).first()
+
+
+def set_module(
+    session: so.Session, registry: ModuleRegistry, actor: Any, key: str, enabled: bool, *, ip: str | None = None
+) -> ModuleSwitch:
+    """Switch a module on or off for the session's tenant; its data is never touched."""
+    if key not in registry:
+        raise ServiceError({"module": _("No such module.")})
+    row = switch_row(session, key)
+    before = row.enabled if row else False
+    if row is None:
+        row = ModuleSwitch(module_key=key, enabled=enabled, settings={})
+        session.add(row)
+    row.enabled = enabled
+    if before != enabled:
+        audit.record(session, actor, "module.enable" if enabled else "module.disable", "module", key,
+                     before={"enabled": before}, after={"enabled": enabled}, module=key, ip=ip)
+    session.flush()
+    return row
+
+
+def update_module_settings(
+    session: so.Session, registry: ModuleRegistry, actor: Any, key: str, raw: dict[str, Any], *,
+    ip: str | None = None,
+) -> dict[str, Any]:
+    spec = registry.get(key)
+    if spec is None:
+        raise ServiceError({"module": _("No such module.")})
+    try:
+        values = validate_settings(spec, raw, gettext=_)
+    except SettingsError as err:
+        raise ServiceError(err.errors) from None
+    row = switch_row(session, key)
+    if row is None:
+        row = ModuleSwitch(module_key=key, enabled=False, settings={})
+        session.add(row)
+    before = {**spec.defaults(), **(row.settings or {})}
+    after = {**before, **values}
+    if after != before:
+        row.settings = {k: after[k] for k in spec.defaults()}
+        changed = [k for k in after if after[k] != before.get(k)]
+        audit.record(session, actor, "module.settings", "module", key,
+                     before={k: before.get(k) for k in changed}, after={k: after[k] for k in changed},
+                     module=key, ip=ip)
+    session.flush()
+    return after
+
+
+# --- org tree -------------------------------------------------------------------------------------
+
+
+def org_unit_by_code(session: so.Session, code: str) -> OrgUnit | None:
+    return session.scalars(sa.select(OrgUnit).where(OrgUnit.code == code)).first()
+
+
+def add_org_unit(
+    session: so.Session, actor: Any, *, kind: str, code: str, name: str, parent: OrgUnit | None,
+    attrs: dict[str, Any] | None = None, audit_it: bool = True,
+) -> OrgUnit:
+    errors: dict[str, str] = {}
+    if kind not in ORG_PARENTS:
+        errors["kind"] = _("Unknown kind of unit.")
+    elif kind == "district":
+        errors["kind"] = _("A district has exactly one root unit, made with the tenant.")
+    elif parent is None or parent.kind not in ORG_PARENTS[kind]:
+        errors["parent"] = _("This kind of unit cannot be placed there.")
+    if not code:
+        errors["code"] = _("This field is required.")
+    elif org_unit_by_code(session, code) is not None:
+        errors["code"] = _("Code %(code)s is already used.", code=code)
+    if not name:
+        errors["name"] = _("This field is required.")
+    if errors:
+        raise ServiceError(errors)
+    assert parent is not None
+    unit = OrgUnit(kind=kind, code=code, name=name, parent_id=parent.id, attrs=attrs or {})
+    session.add(unit)
+    session.flush()
+    unit.path = f"{parent.path}{unit.id}/"
+    if audit_it:
+        audit.record(session, actor, "org.create", "org_unit", unit.id, after={"kind": kind, "code": code, "name": name})
+    return unit
+
+
+def district_root(session: so.Session) -> OrgUnit:
+    root = session.scalars(sa.select(OrgUnit).where(OrgUnit.kind == "district")).first()
+    if root is None:
+        raise ServiceError(_("This district has no root unit."))
+    return root
+
+
+# --- people ---------------------------------------------------------------------------------------
+
+
+def add_staff(
+    session: so.Session, actor: Any, *, name: str, phone: str | None, username: str | None, password: str | None,
+    audit_it: bool = True, password_hash: str | None = None,
+) -> User:
+    errors: dict[str, str] = {}
+    if phone and session.scalars(sa.select(User).where(User.phone == phone)).first():
+        errors["phone"] = _("This phone number is already registered in this district.")
+    if username and session.scalars(sa.select(User).where(User.username == username)).first():
+        errors["username"] = _("This username is already taken in this district.")
+    if not phone and not username:
+        errors["username"] = _("Give a username or a phone number to sign in with.")
+    if errors:
+        raise ServiceError(errors)
+    user = User(name=name, phone=phone or None, username=username or None, kind="staff",
+                password_hash=password_hash or (hash_password(password) if password else None))
+    session.add(user)
+    session.flush()
+    if audit_it:
+        audit.record(session, actor, "user.create", "user", user.id, after={"name": name, "username": username})
+    return user
+
+
+def grant_role(
+    session: so.Session, book: RoleBook, actor: Any, user: User, role: str, unit: OrgUnit, *, audit_it: bool = True,
+) -> RoleGrant:
+    if role not in book.roles:
+        raise ServiceError({"role": _("Unknown role.")})
+    existing = session.scalars(
+        sa.select(RoleGrant).where(RoleGrant.user_id == user.id, RoleGrant.role == role, RoleGrant.org_unit_id == unit.id)
+    ).first()
+    if existing is not None:
+        return existing
+    grant = RoleGrant(user_id=user.id, role=role, org_unit_id=unit.id)
+    session.add(grant)
+    session.flush()
+    session.expire(user, ["grants"])
+    if audit_it:
+        audit.record(session, actor, "role.grant", "user", user.id, after={"role": role, "org_unit": unit.code})
+    return grant
+
+
+def revoke_role(session: so.Session, actor: Any, grant: RoleGrant) -> None:
+    audit.record(session, actor, "role.revoke", "user", grant.user_id,
+                 before={"role": grant.role, "org_unit_id": grant.org_unit_id})
+    session.delete(grant)
+    session.flush()
+
+
+def apply_to_each_tenant(session: so.Session, fn: Callable[[Tenant], None]) -> None:
+    """Run `fn` once per active tenant, each in its own transaction bound to that tenant."""
+    ids = session.scalars(sa.select(Tenant.id).where(Tenant.active.is_(True))).all()
+    for tenant_id in ids:
+        with db.tenant_context(tenant_id):
+            tenant = session.get(Tenant, tenant_id)
+            assert tenant is not None
+            fn(tenant)
+            session.commit()

@@ -1,0 +1,248 @@
+"""District admin pages: modules and their settings, audit log, org tree, staff."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, flash, g, redirect, request, url_for
+from flask_babel import gettext as _
+
+from saas import db
+from saas.audit import AuditEntry
+from saas.auth import require
+from saas.context import can, module_settings, registry, role_book
+from saas.rendering import render
+from saas.schemas import Phone, Schema, Text, load_form
+from tenants import services
+from tenants.models import ORG_PARENTS, ModuleSwitch, OrgUnit, RoleGrant, User
+
+bp = Blueprint("tenant_admin", __name__, url_prefix="/t/<tenant>/admin")
+
+AUDIT_PAGE = 50
+
+
+def _module_rows() -> list[dict[str, Any]]:
+    rows = {sw.module_key: sw for sw in db.session.scalars(sa.select(ModuleSwitch))}
+    return [
+        {"spec": spec, "enabled": bool(rows.get(spec.key) and rows[spec.key].enabled),
+         "settings": module_settings(spec.key)}
+        for spec in registry()
+    ]
+
+
+@bp.get("/modules")
+@require("tenant.modules")
+def modules() -> Any:
+    return render("tenants/modules.html", rows=_module_rows(), errors={})
+
+
+@bp.post("/modules/<key>")
+@require("tenant.modules")
+def toggle_module(key: str) -> Any:
+    if key not in registry():
+        abort(404)
+    enabled = request.form.get("enabled") == "1"
+    services.set_module(db.session(), registry(), g.user, key, enabled, ip=request.remote_addr)
+    db.session.commit()
+    g.pop("enabled_modules", None)
+    spec = registry().get(key)
+    assert spec is not None
+    if enabled:
+        flash(_("%(name)s is on.", name=spec.name(str(_locale()))), "success")
+    else:
+        flash(_("%(name)s is off; its data is kept and returns when you switch it on again.",
+                name=spec.name(str(_locale()))), "info")
+    if request.htmx:
+        # the menu changes with the switch, so the whole page is the fragment that matters
+        response = render("tenants/modules.html", rows=_module_rows(), errors={})
+        response.headers["HX-Refresh"] = "true"
+        return response
+    return redirect(url_for("tenant_admin.modules"))
+
+
+@bp.post("/modules/<key>/settings")
+@require("tenant.modules")
+def module_settings_save(key: str) -> Any:
+    spec = registry().get(key)
+    if spec is None:
+        abort(404)
+    raw = {k: v for k, v in request.form.items() if k != "csrf_token"}
+    for setting in spec.settings:
+        if setting.type is bool:
+            raw[setting.key] = "1" if setting.key in request.form else "0"
+    try:
+        services.update_module_settings(db.session(), registry(), g.user, key, raw, ip=request.remote_addr)
+    except services.ServiceError as err:
+        db.session.rollback()
+        return render("tenants/modules.html", rows=_module_rows(), errors={key: err.errors}, status=422)
+    db.session.commit()
+    flash(_("Settings saved."), "success")
+    return redirect(url_for("tenant_admin.modules"))
+
+
+def _locale() -> str:
+    from saas.i18n import locale_code
+
+    return locale_code()
+
+
+class AuditFilter(Schema):
+    action = Text(load_default="", max_length=64)
+    module = Text(load_default="", max_length=40)
+    actor = Text(load_default="", max_length=80)
+    since = Text(load_default="", max_length=10)
+    until = Text(load_default="", max_length=10)
+    before = Text(load_default="", max_length=24)
+
+
+def audit_query(filters: dict[str, Any]) -> tuple[sa.Select[Any], dict[str, str]]:
+    """Audit entries newest first, filtered; keyset on (at, id) so deep pages cost the same as the first."""
+    errors: dict[str, str] = {}
+    q = sa.select(AuditEntry)
+    if filters.get("action"):
+        q = q.where(AuditEntry.action.startswith(filters["action"], autoescape=True))
+    if filters.get("module"):
+        q = q.where(AuditEntry.module == filters["module"])
+    if filters.get("actor"):
+        q = q.where(AuditEntry.actor_name.contains(filters["actor"], autoescape=True))
+    for name, op in (("since", "ge"), ("until", "lt")):
+        if filters.get(name):
+            try:
+                day = dt.date.fromisoformat(filters[name])
+            except ValueError:
+                errors[name] = _("Use a date like 2026-11-22.")
+                continue
+            from zoneinfo import ZoneInfo
+
+            tz = ZoneInfo(g.tenant.timezone)
+            start = dt.datetime.combine(day + dt.timedelta(days=1 if op == "lt" else 0), dt.time(), tz)
+            q = q.where(AuditEntry.at >= start if op == "ge" else AuditEntry.at < start)
+    if filters.get("before"):
+        try:
+            cursor = int(filters["before"])
+        except ValueError:
+            errors["before"] = _("Invalid value.")
+        else:
+            q = q.where(AuditEntry.id < cursor)
+    return q.order_by(AuditEntry.id.desc()), errors
+
+
+@bp.get("/audit")
+@require("tenant.audit")
+def audit_log() -> Any:
+    filters, errors = load_form(AuditFilter(), request.args)
+    filters = filters or {}
+    q, qerrors = audit_query(filters)
+    errors.update({k: [v] for k, v in qerrors.items()})
+    entries = db.session.scalars(q.limit(AUDIT_PAGE + 1)).all() if not errors else []
+    more = len(entries) > AUDIT_PAGE
+    entries = entries[:AUDIT_PAGE]
+    next_args = {**{k: v for k, v in request.args.items() if k != "before"}, "before": entries[-1].id} if more else None
+    return render("tenants/audit.html", block="results" if request.args.get("before") else None,
+                  entries=entries, filters=dict(request.args), errors=errors, next_args=next_args,
+                  status=422 if errors else 200)
+
+
+# --- org tree -------------------------------------------------------------------------------------
+
+
+class OrgUnitForm(Schema):
+    kind = Text(required=True, max_length=16)
+    code = Text(required=True, max_length=64)
+    name = Text(required=True, max_length=120)
+    parent_code = Text(required=True, max_length=64)
+
+
+@bp.route("/org", methods=["GET", "POST"])
+@require("org.view")
+def org_tree() -> Any:
+    errors: dict[str, list[str]] = {}
+    form: dict[str, Any] = {}
+    if request.method == "POST":
+        if not can("org.manage"):
+            abort(403)
+        form = dict(request.form)
+        data, errors = load_form(OrgUnitForm(), request.form)
+        if data is not None:
+            parent = services.org_unit_by_code(db.session(), data["parent_code"])
+            try:
+                services.add_org_unit(db.session(), g.user, kind=data["kind"], code=data["code"], name=data["name"],
+                                      parent=parent)
+            except services.ServiceError as err:
+                db.session.rollback()
+                errors = {k if k != "parent" else "parent_code": [v] for k, v in err.errors.items()}
+            else:
+                db.session.commit()
+                flash(_("Unit added."), "success")
+                return redirect(url_for("tenant_admin.org_tree"))
+    units = db.session.scalars(sa.select(OrgUnit).order_by(OrgUnit.path).limit(2000)).all()
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(OrgUnit))
+    return render("tenants/org.html", units=units, total=total, kinds=list(ORG_PARENTS), errors=errors, form=form,
+                  status=422 if errors else 200)
+
+
+# --- staff ----------------------------------------------------------------------------------------
+
+
+class StaffForm(Schema):
+    name = Text(required=True, max_length=80)
+    phone = Phone(load_default=None)
+    username = Text(load_default="", max_length=64)
+    password = Text(load_default="", max_length=128)
+    role = Text(required=True, max_length=40)
+    unit_code = Text(required=True, max_length=64)
+
+
+@bp.route("/people", methods=["GET", "POST"])
+@require("people.manage")
+def people() -> Any:
+    errors: dict[str, list[str]] = {}
+    form: dict[str, Any] = {}
+    if request.method == "POST":
+        form = dict(request.form)
+        raw = {k: v for k, v in request.form.items() if not (k == "phone" and not v.strip())}
+        data, errors = load_form(StaffForm(), raw)
+        if data is not None:
+            errors = _add_person(data)
+            if not errors:
+                db.session.commit()
+                flash(_("Person added."), "success")
+                return redirect(url_for("tenant_admin.people"))
+            db.session.rollback()
+    query = (request.args.get("q") or "").strip()[:40]
+    q = sa.select(User).where(User.kind == "staff").order_by(User.name)
+    if query:
+        q = q.where(sa.or_(User.name.contains(query, autoescape=True), User.phone.contains(query, autoescape=True)))
+    staff = db.session.scalars(q.limit(500)).all()
+    return render("tenants/people.html", staff=staff, roles=role_book().roles, errors=errors, form=form, query=query,
+                  status=422 if errors else 200)
+
+
+def _add_person(data: dict[str, Any]) -> dict[str, list[str]]:
+    unit = services.org_unit_by_code(db.session(), data["unit_code"])
+    if unit is None:
+        return {"unit_code": [_("No unit has this code.")]}
+    if data["password"] and len(data["password"]) < 8:
+        return {"password": [_("At least 8 characters.")]}
+    try:
+        user = services.add_staff(db.session(), g.user, name=data["name"], phone=data["phone"],
+                                  username=data["username"] or None, password=data["password"] or None)
+        services.grant_role(db.session(), role_book(), g.user, user, data["role"], unit)
+    except services.ServiceError as err:
+        return {k: [v] for k, v in err.errors.items()}
+    return {}
+
+
+@bp.post("/people/grants/<int:grant_id>/revoke")
+@require("people.manage")
+def revoke_grant(grant_id: int) -> Any:
+    grant = db.session.scalars(sa.select(RoleGrant).where(RoleGrant.id == grant_id)).first()
+    if grant is None:
+        abort(404)
+    services.revoke_role(db.session(), g.user, grant)
+    db.session.commit()
+    flash(_("Role removed."), "info")
+    return redirect(url_for("tenant_admin.people"))
+
