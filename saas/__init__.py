@@ -80,7 +80,12 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
 
 
 def _register_modules(app: Flask, registry: Any) -> None:
-    """Register each module's blueprints behind the one switch check (Indico's feature gate)."""
+    """Register each module's blueprints behind the one switch check (Indico's feature gate).
+
+    The gate is attached per app (`before_request_funcs` by blueprint name), not to the module's
+    blueprint object, because one blueprint serves every app the process builds.
+    """
+    from saas.auth import api_login_required
     from saas.context import require_module
     from saas.extensions import api, csrf
 
@@ -90,10 +95,10 @@ def _register_modules(app: Flask, registry: Any) -> None:
 
         if spec.views is not None:
             bp = spec.views()
-            bp.before_request(gate)
             app.register_blueprint(bp, url_prefix=f"/t/<tenant>/{spec.key}")
+            app.before_request_funcs.setdefault(bp.name, []).append(gate)
         if spec.api is not None:
             api_bp = spec.api()
-            api_bp.before_request(gate)
             csrf.exempt(api_bp)
             api.register_blueprint(api_bp, url_prefix=f"/api/v1/t/<tenant>/{spec.key}")
+            app.before_request_funcs.setdefault(api_bp.name, []).extend([gate, api_login_required])

@@ -97,8 +97,8 @@ def tenants_modules(slug: str, enable: tuple[str, ...], disable: tuple[str, ...]
             services.set_module(db.session(), registry, _Cli(), key, False)
         db.session.commit()
         on = enabled_keys(db.session())
-    for key in registry.keys():
-        click.echo(f"{key}\t{'on' if key in on else 'off'}")
+    for spec in registry:
+        click.echo(f"{spec.key}\t{'on' if spec.key in on else 'off'}")
 
 
 @platform_cli.command("create-operator")

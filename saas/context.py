@@ -8,7 +8,9 @@ from flask import abort, current_app, g
 
 from saas import db
 from saas.modules import ModuleRegistry, ModuleSpec, NavEntry, Widget, switches
-from saas.permissions import RoleBook, can as _can, units_with as _units_with
+from saas.permissions import RoleBook
+from saas.permissions import can as _can
+from saas.permissions import units_with as _units_with
 
 
 def registry() -> ModuleRegistry:

@@ -92,7 +92,7 @@ def localize_message(message: str) -> str:
     for template, pattern in _PATTERNS:
         match = pattern.match(message)
         if match:
-            return gettext(template).format(**match.groupdict())  # noqa: INT002
+            return gettext(template).format(**match.groupdict())
     return message
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Any
 
@@ -128,7 +128,7 @@ class ModuleRegistry:
             specs.append(spec)
         return cls(specs + list(extra or []))
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self) -> Iterator[ModuleSpec]:
         return iter(self._specs.values())
 
     def __contains__(self, key: object) -> bool:

@@ -10,10 +10,7 @@ from jinja2_fragments.flask import render_block
 
 def render(template: str, block: str | None = None, status: int = 200, **context: Any) -> Any:
     is_htmx = bool(getattr(request, "htmx", False)) and not getattr(request.htmx, "boosted", False)
-    if block and is_htmx:
-        body = render_block(template, block, **context)
-    else:
-        body = render_template(template, **context)
+    body = render_block(template, block, **context) if block and is_htmx else render_template(template, **context)
     response = make_response(body, status)
     response.vary.add("HX-Request")
     return response

@@ -149,17 +149,20 @@ def init_app(app: Flask) -> None:
     from saas import auth_views
     from saas.extensions import api
     from tenants import api as tenants_api
-    from tenants import platform, views as tenant_views
+    from tenants import platform
+    from tenants import views as tenant_views
 
     app.register_blueprint(bp)
     app.register_blueprint(auth_views.bp)
     app.register_blueprint(tenant_views.bp)
     app.register_blueprint(platform.bp)
-    for api_bp in tenants_api.blueprints():
-        from saas.extensions import csrf
+    from saas.auth import api_login_required
+    from saas.extensions import csrf
 
+    for api_bp in tenants_api.blueprints():
         csrf.exempt(api_bp)
         api.register_blueprint(api_bp)
+        app.before_request_funcs.setdefault(api_bp.name, []).append(api_login_required)
     app.context_processor(_template_globals)
     app.add_template_filter(local_dt, "localtime")
     app.add_template_filter(mask_phone, "mask_phone")

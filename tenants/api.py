@@ -12,7 +12,6 @@ from flask_smorest import abort
 
 from saas import db
 from saas.api import Blueprint
-from saas.audit import AuditEntry
 from saas.auth import login_required, require
 from saas.context import enabled_modules, module_settings, registry
 from saas.i18n import locale_code

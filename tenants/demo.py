@@ -35,7 +35,8 @@ JINCI_COMPOUNDS = [  # 13 compounds, 7,119 households in all
     ("新建北区", 436), ("晋祠路四号院", 430), ("西峪小区", 446),
 ]
 DEPARTMENTS = [
-    ("dept-water", "区水务局"), ("dept-housing", "区住建局"), ("dept-urban", "区城管局"), ("dept-market", "区市场监管局"),
+    ("dept-water", "区水务局"), ("dept-housing", "区住建局"), ("dept-urban", "区城管局"),
+    ("dept-market", "区市场监管局"),
     ("dept-civil", "区民政局"), ("dept-health", "区卫健局"), ("dept-admin-approval", "区行政审批局"),
 ]
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘蒋蔡余杜叶程苏魏吕丁任沈姚卢"
@@ -164,7 +165,8 @@ def _build_wanbailin(session: Any, book: RoleBook, password_hash: str) -> dict[s
                "community_cadre", jinci)
     for community in others:
         for g in range(4):
-            grids.append(_unit(session, "grid", f"{community.code}-g{g + 1}", f"{community.name}{g + 1}网格", community))
+            code, name = f"{community.code}-g{g + 1}", f"{community.name}{g + 1}网格"
+            grids.append(_unit(session, "grid", code, name, community))
     for i, grid in enumerate(grids):
         _staff(session, book, password_hash, _name(300 + i), "gw1" if i == 0 else None, _phone(2, 300 + i),
                "grid_worker", grid)

@@ -37,7 +37,9 @@ def login() -> Any:
     if request.method == "POST":
         data, errors = load_form(OperatorLogin(), request.form)
         if data is not None:
-            op = db.session.scalars(sa.select(PlatformOperator).where(PlatformOperator.username == data["username"])).first()
+            op = db.session.scalars(
+                sa.select(PlatformOperator).where(PlatformOperator.username == data["username"])
+            ).first()
             if auth.check_password(op.password_hash if op else None, data["password"]) and op is not None:
                 session.clear()
                 session["operator"] = op.id

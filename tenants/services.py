@@ -149,7 +149,8 @@ def add_org_unit(
     session.flush()
     unit.path = f"{parent.path}{unit.id}/"
     if audit_it:
-        audit.record(session, actor, "org.create", "org_unit", unit.id, after={"kind": kind, "code": code, "name": name})
+        audit.record(session, actor, "org.create", "org_unit", unit.id,
+                     after={"kind": kind, "code": code, "name": name})
     return unit
 
 
@@ -191,7 +192,9 @@ def grant_role(
     if role not in book.roles:
         raise ServiceError({"role": _("Unknown role.")})
     existing = session.scalars(
-        sa.select(RoleGrant).where(RoleGrant.user_id == user.id, RoleGrant.role == role, RoleGrant.org_unit_id == unit.id)
+        sa.select(RoleGrant).where(
+            RoleGrant.user_id == user.id, RoleGrant.role == role, RoleGrant.org_unit_id == unit.id
+        )
     ).first()
     if existing is not None:
         return existing

@@ -10,8 +10,6 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-import saas.db
-
 revision = 'eae3b666f4da'
 down_revision = None
 branch_labels = ('grid_cases',)
