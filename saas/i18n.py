@@ -7,7 +7,7 @@ import re
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import current_app, g, request, session
+from flask import current_app, g, has_request_context, request, session
 from flask_babel import Babel, format_datetime, get_locale, gettext
 from flask_babel import lazy_gettext as _l
 
@@ -15,6 +15,8 @@ babel = Babel()
 
 
 def select_locale() -> str:
+    if not has_request_context():
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
     lang = session.get("lang")
     if lang in current_app.config["LANGUAGES"]:
         return lang

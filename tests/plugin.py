@@ -65,8 +65,10 @@ def pg_backend(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     urls = {"name": "postgres", "owner_url": PG_OWNER_URL, "app_url": pg_app_url()}
     bootstrap = create_app({"TESTING": True, "DATABASE_URL": urls["app_url"], "MIGRATE_DATABASE_URL": urls["owner_url"],
                             "DATABASE_APP_ROLE": PG_APP_ROLE, "REDIS_URL": None})
-    with make_engine(urls["owner_url"]).connect() as conn:
+    engine = make_engine(urls["owner_url"])
+    with engine.connect() as conn:
         migrated = sa.inspect(conn).has_table("tenants")
+    engine.dispose()
     if not migrated:
         migrate.reset_all(bootstrap)
     migrate.upgrade(bootstrap)

@@ -1,0 +1,53 @@
+# Two commands for a fresh machine:
+#   make demo   installs and runs the app with demo data on the embedded default (SQLite, jobs in-process)
+#   make test   installs everything the tests need and runs the whole suite (SQLite, PostgreSQL, Redis, Chromium)
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+PORT   ?= 5000
+
+.PHONY: demo test install install-test assets translations chromium services lint run
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+install: $(BIN)/python assets
+	$(BIN)/pip install --quiet -e .
+	$(MAKE) translations
+
+install-test: $(BIN)/python assets
+	$(BIN)/pip install --quiet -e '.[test]'
+	$(MAKE) translations
+
+# front-end packages come from the npm registry with the lockfile, copied into the static folder
+assets:
+	npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	mkdir -p saas/static/vendor/pico saas/static/vendor/htmx saas/static/vendor/swagger-ui
+	cp node_modules/@picocss/pico/css/pico.min.css saas/static/vendor/pico/
+	cp node_modules/htmx.org/dist/htmx.min.js saas/static/vendor/htmx/
+	cp node_modules/swagger-ui-dist/swagger-ui.css node_modules/swagger-ui-dist/swagger-ui-bundle.js \
+	   node_modules/swagger-ui-dist/swagger-ui-standalone-preset.js saas/static/vendor/swagger-ui/
+
+translations:
+	$(BIN)/pybabel compile --use-fuzzy -d saas/translations -f -q 2>/dev/null || $(BIN)/pybabel compile -d saas/translations
+
+# Debian's chromium for the browser journeys (Playwright's own browser download cannot work here)
+chromium:
+	@command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
+
+services:
+	@scripts/services.sh
+
+demo: install
+	$(BIN)/flask --app wsgi db upgrade
+	$(BIN)/flask --app wsgi demo seed
+	@echo "open http://127.0.0.1:$(PORT)/t/lusong/login  (admin / wgt-demo-2026)"
+	$(BIN)/flask --app wsgi run --port $(PORT)
+
+test: install-test chromium services
+	$(BIN)/ruff check .
+	$(BIN)/pytest -q -p no:cacheprovider
+
+lint:
+	$(BIN)/ruff check .

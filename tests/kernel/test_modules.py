@@ -1,0 +1,161 @@
+"""Modules as plugins: discovery by entry point, the switch (pages, API, menu, widgets), settings, audit."""
+
+from __future__ import annotations
+
+import sys
+import textwrap
+
+import pytest
+import sqlalchemy as sa
+
+from saas import create_app
+from saas.audit import AuditEntry
+from saas.modules import ModuleRegistry, ModuleSpec
+from tests.plugin import bearer
+
+
+def test_repo_modules_are_discovered_through_entry_points():
+    registry = ModuleRegistry.discover()
+    assert "grid_cases" in registry
+    assert registry.get("grid_cases").name_zh == "网格事件"
+
+
+def test_an_outside_distribution_plugs_in_through_its_entry_point(tmp_path, monkeypatch, backend):
+    """A module installed as its own distribution (a dist-info with an entry point) is found and served."""
+    pkg = tmp_path / "wgt_outside"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text(textwrap.dedent('''
+        from flask import Blueprint
+        from saas.modules import ModuleSpec, NavEntry
+
+        def _views():
+            bp = Blueprint("outside", __name__)
+
+            @bp.get("/hello")
+            def hello():
+                return "outside module says hello"
+            return bp
+
+        module = ModuleSpec(key="outside", name_zh="外部模块", name_en="Outside", version="1.0",
+                            nav=(NavEntry("outside.hello", "Hello"),), views=_views)
+    '''))
+    dist = tmp_path / "wgt_outside-1.0.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: wgt-outside\nVersion: 1.0\n")
+    (dist / "entry_points.txt").write_text("[saas.modules]\noutside = wgt_outside:module\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    try:
+        registry = ModuleRegistry.discover()
+        assert "outside" in registry
+        app = create_app({"TESTING": True, "DATABASE_URL": backend["app_url"], "SERVER_NAME": "localhost"})
+        assert any(r.rule == "/t/<tenant>/outside/hello" for r in app.url_map.iter_rules())
+    finally:
+        sys.modules.pop("wgt_outside", None)
+
+
+def test_two_modules_with_one_key_are_refused():
+    spec = ModuleSpec(key="x", name_zh="甲", name_en="X", version="1")
+    with pytest.raises(RuntimeError, match="two modules"):
+        ModuleRegistry([spec, spec])
+
+
+@pytest.fixture
+def admin(factory, tenant_a, tenant_b, login_as):
+    user = factory.user(tenant_a)
+    login_as(user)
+    return user
+
+
+def test_switched_off_module_is_gone_for_that_tenant_only(client, factory, admin, tenant_a, tenant_b):
+    token = factory.token(admin)
+    b_token = factory.token(factory.user(tenant_b))
+    assert client.get("/t/alpha/grid_cases/categories").status_code == 200
+
+    response = client.post("/t/alpha/admin/modules/grid_cases", data={"enabled": "0"})
+    assert response.status_code == 302
+
+    assert client.get("/t/alpha/grid_cases/categories").status_code == 404
+    assert client.get("/t/alpha/grid_cases/widgets/categories").status_code == 404
+    assert client.get("/api/v1/t/alpha/grid_cases/categories", headers=bearer(token)).status_code == 404
+    home = client.get("/t/alpha/").get_data(as_text=True)
+    assert 'data-module="grid_cases"' not in home
+    assert client.get("/api/v1/t/alpha/me", headers=bearer(token)).json["modules"] == []
+    # the other district keeps it
+    assert client.get("/api/v1/t/beta/grid_cases/categories", headers=bearer(b_token)).status_code == 200
+
+
+def test_switching_back_on_brings_the_data_back(client, factory, admin, tenant_a):
+    token = factory.token(admin)
+    created = client.post("/api/v1/t/alpha/grid_cases/categories", headers=bearer(token),
+                          json={"code": "noise", "name": "噪音扰民", "deadline_days": 3})
+    assert created.status_code == 201
+    client.post("/t/alpha/admin/modules/grid_cases", data={"enabled": "0"})
+    assert client.get("/api/v1/t/alpha/grid_cases/categories", headers=bearer(token)).status_code == 404
+    client.post("/t/alpha/admin/modules/grid_cases", data={"enabled": "1"})
+    names = [c["name"] for c in client.get("/api/v1/t/alpha/grid_cases/categories", headers=bearer(token)).json]
+    assert "噪音扰民" in names
+    home = client.get("/t/alpha/").get_data(as_text=True)
+    assert 'data-module="grid_cases"' in home
+
+
+def test_module_switch_through_the_api_is_audited(client, factory, admin, tenant_a):
+    token = factory.token(admin)
+    response = client.patch("/api/v1/t/alpha/admin/modules/grid_cases", headers=bearer(token), json={"enabled": False})
+    assert response.status_code == 200
+    assert response.json["enabled"] is False
+    with factory.as_tenant(tenant_a) as s:
+        entry = s.scalars(sa.select(AuditEntry).where(AuditEntry.action == "module.disable")).one()
+    assert entry.actor_id == admin.id
+    assert entry.before == {"enabled": True}
+    assert entry.after == {"enabled": False}
+    assert entry.module == "grid_cases"
+
+
+def test_settings_are_validated_and_audited(client, factory, admin, tenant_a):
+    token = factory.token(admin)
+    bad = client.patch("/api/v1/t/alpha/admin/modules/grid_cases", headers=bearer(token),
+                       json={"settings": {"reminder_hours": "many", "nope": 1}})
+    assert bad.status_code == 422
+    assert bad.json["code"] == "validation_error"
+    assert set(bad.json["errors"]["settings"]) == {"reminder_hours", "nope"}
+    ok = client.patch("/api/v1/t/alpha/admin/modules/grid_cases", headers=bearer(token),
+                      json={"settings": {"reminder_hours": 12}})
+    assert ok.json["settings"]["reminder_hours"] == 12
+    with factory.as_tenant(tenant_a) as s:
+        entries = s.scalars(sa.select(AuditEntry).where(AuditEntry.action == "module.settings")).all()
+    assert len(entries) == 1
+    assert entries[0].before == {"reminder_hours": 24}
+    assert entries[0].after == {"reminder_hours": 12}
+
+
+def test_settings_form_shows_errors_and_changes_nothing(client, factory, admin, tenant_a):
+    response = client.post("/t/alpha/admin/modules/grid_cases/settings", data={"reminder_hours": "-3",
+                                                                            "case_prefix": "XD"})
+    assert response.status_code == 422
+    assert "field-error" in response.get_data(as_text=True)
+    with factory.as_tenant(tenant_a) as s:
+        assert s.scalars(sa.select(AuditEntry).where(AuditEntry.action == "module.settings")).first() is None
+
+
+def test_unknown_module_key_is_404(client, admin):
+    assert client.post("/t/alpha/admin/modules/nope", data={"enabled": "1"}).status_code == 404
+
+
+def test_audit_log_page_filters_by_module(client, admin, tenant_a):
+    client.post("/t/alpha/admin/modules/grid_cases", data={"enabled": "0"})
+    page = client.get("/t/alpha/admin/audit?module=grid_cases").get_data(as_text=True)
+    assert "module.disable" in page
+    assert "module.disable" not in client.get("/t/alpha/admin/audit?action=token.").get_data(as_text=True)
+    assert client.get("/t/alpha/admin/audit?since=not-a-date").status_code == 422
+
+
+def test_audit_entries_cannot_be_changed(app, factory, admin, tenant_a, client):
+    from saas.audit import AuditTampering
+
+    client.post("/t/alpha/admin/modules/grid_cases", data={"enabled": "0"})
+    with factory.as_tenant(tenant_a) as s:
+        entry = s.scalars(sa.select(AuditEntry)).first()
+        entry.action = "forged"
+        with pytest.raises(AuditTampering):
+            s.flush()
+        s.rollback()
