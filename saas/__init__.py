@@ -7,9 +7,11 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, g, request
+from werkzeug.routing import IntegerConverter
 
 from saas import config as config_mod
 from saas import db
+from saas.schemas import MAX_ID
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -21,6 +23,8 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         static_folder=str(ROOT / "saas" / "static"),
         instance_path=str(config_mod.INSTANCE),
     )
+    # ids are 63-bit: a larger number in a URL is a 404, never a database overflow
+    app.url_map.converters["int"] = _IdConverter
     app.config.update(config_mod.from_env())
     app.config.update(overrides or {})
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -77,6 +81,12 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
 
     cli.init_app(app)
     return app
+
+
+class _IdConverter(IntegerConverter):
+    def __init__(self, url_map: Any, *args: Any, **kwargs: Any):
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(url_map, *args, **kwargs)
 
 
 def _register_modules(app: Flask, registry: Any) -> None:

@@ -115,6 +115,33 @@ def create_operator(username: str, name: str, password: str) -> None:
     click.echo(f"operator {username} created")
 
 
+jobs_cli = AppGroup("jobs", help="Periodic jobs of the modules.")
+
+
+@jobs_cli.command("list")
+def jobs_list() -> None:
+    """List the periodic jobs the modules declare, with their schedules."""
+    from saas.jobs import periodic_jobs
+
+    for spec, job in periodic_jobs(current_app):
+        click.echo(f"{spec.key}.{job.name}\t{job.cron}\t{job.func}")
+
+
+@jobs_cli.command("run")
+@click.argument("module_key")
+@click.argument("job_name")
+def jobs_run(module_key: str, job_name: str) -> None:
+    """Run a periodic job now, once per district that has its module on."""
+    from saas.jobs import find_job, run_periodic
+
+    try:
+        find_job(current_app, module_key, job_name)
+    except LookupError as err:
+        raise click.ClickException(str(err)) from None
+    ran = run_periodic(current_app, module_key, job_name)
+    click.echo(f"ran for: {', '.join(ran) or 'no district'}")
+
+
 @demo_cli.command("seed")
 @click.option("--reset", is_flag=True, help="Drop every table first (never on real data)")
 def demo_seed(reset: bool) -> None:
@@ -129,5 +156,5 @@ def demo_seed(reset: bool) -> None:
 
 
 def init_app(app: Flask) -> None:
-    for group in (db_cli, tenants_cli, platform_cli, demo_cli):
+    for group in (db_cli, tenants_cli, platform_cli, demo_cli, jobs_cli):
         app.cli.add_command(group)

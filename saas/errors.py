@@ -5,9 +5,11 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Flask, g, jsonify, render_template, request
-from werkzeug.exceptions import HTTPException, InternalServerError
+import sqlalchemy as sa
+from flask import Flask, abort, g, jsonify, render_template, request
+from werkzeug.exceptions import BadRequest, HTTPException, InternalServerError
 
+from saas import db
 from saas.api import ERROR_CODES
 from saas.i18n import localize_errors
 
@@ -36,6 +38,9 @@ def error_payload(status: int, data: dict[str, Any] | None = None) -> dict[str, 
 
 
 def handle_http_exception(error: HTTPException) -> Any:
+    # whatever the request wrote before it failed is not kept, and an aborted transaction must not
+    # break the error page's own queries (menu, tenant)
+    db.session.rollback()
     status = error.code or 500
     data = getattr(error, "data", None) or {}
     headers = dict(data.get("headers") or {})
@@ -53,6 +58,25 @@ def handle_http_exception(error: HTTPException) -> Any:
     return html, status, headers
 
 
+def handle_bad_value(error: sa.exc.DataError) -> Any:
+    """A value the database refuses (out of range, malformed) is the client's error, not ours."""
+    log.warning("database refused a value on %s %s: %s", request.method, request.path, error.orig)
+    return handle_http_exception(BadRequest())
+
+
+def refuse_nul_bytes() -> None:
+    """NUL never belongs in text a person sends, and PostgreSQL refuses it in every text column."""
+    if any("\x00" in v for v in request.args.values()) or "\x00" in request.path:
+        abort(400)
+    if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        if any("\x00" in v for v in request.form.values()):
+            abort(400)
+    elif request.is_json and request.content_length and request.content_length < 5_000_000:
+        raw = request.get_data(cache=True)
+        if b"\\u0000" in raw or b"\x00" in raw:
+            abort(400)
+
+
 def handle_unexpected(error: Exception) -> Any:
     log.exception("unhandled error on %s %s", request.method, request.path)
     return handle_http_exception(InternalServerError())
@@ -60,5 +84,7 @@ def handle_unexpected(error: Exception) -> Any:
 
 def init_app(app: Flask) -> None:
     app.register_error_handler(HTTPException, handle_http_exception)
+    app.register_error_handler(sa.exc.DataError, handle_bad_value)
+    app.before_request(refuse_nul_bytes)
     if not app.testing or app.config.get("HANDLE_UNEXPECTED", False):
         app.register_error_handler(Exception, handle_unexpected)

@@ -33,9 +33,18 @@ class Notification(TenantScoped, Base):
 
 def notify(
     session: so.Session, user_id: int, kind: str, title: str, body: str = "", *, url: str | None = None,
-    urgent: bool = False, **_context: Any,
-) -> Notification:
-    """Put a notice in a person's inbox in the caller's transaction: it is sent only if that commits."""
+    urgent: bool = False, module: str | None = None, **_context: Any,
+) -> Notification | None:
+    """Put a notice in a person's inbox in the caller's transaction: it is sent only if that commits.
+
+    A notice on behalf of a module that is switched off for the tenant is not sent at all.
+    """
+    if module is not None:
+        from saas.modules import enabled_keys
+
+        if module not in enabled_keys(session):
+            log.info("notice %s dropped: module %s is off", kind, module)
+            return None
     item = Notification(user_id=user_id, kind=kind, title=title, body=body, url=url, urgent=urgent)
     session.add(item)
     log.info("notice %s for user %s: %s %s", kind, user_id, title, body)

@@ -17,6 +17,18 @@ from saas.i18n import localize_errors
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\ufeff]")
 
 
+MAX_ID = 2**63 - 1
+
+
+class Id(ma.fields.Integer):
+    """A row id or keyset cursor: a positive 63-bit integer (the API writes ids as strings)."""
+
+    def __init__(self, **kwargs: Any):
+        kwargs.setdefault("validate", ma.validate.Range(min=1, max=MAX_ID))
+        kwargs.setdefault("strict", False)
+        super().__init__(**kwargs)
+
+
 class Schema(ma.Schema):
     class Meta:
         unknown = ma.RAISE

@@ -15,7 +15,7 @@ from saas.api import Blueprint
 from saas.auth import login_required, require
 from saas.context import enabled_modules, module_settings, registry
 from saas.i18n import locale_code
-from saas.schemas import Schema, mask_phone
+from saas.schemas import Id, Schema, mask_phone
 from tenants import services
 from tenants.models import OrgUnit
 from tenants.views import AuditFilter, audit_query
@@ -166,7 +166,7 @@ class UnitArgs(Schema):
         unknown = ma.EXCLUDE
 
     kind = ma.fields.String(validate=ma.validate.OneOf(list(services.ORG_PARENTS)))
-    after = ma.fields.Integer(metadata={"description": "Keyset cursor: the last id of the previous page"})
+    after = Id(metadata={"description": "Keyset cursor: the last id of the previous page"})
     limit = ma.fields.Integer(load_default=200, validate=ma.validate.Range(min=1, max=1000))
 
 

@@ -110,9 +110,10 @@ def _make_app(urls: dict[str, str], **overrides: Any) -> Iterator[Flask]:
 
 
 @pytest.fixture
-def app_overrides() -> dict[str, Any]:
-    """Override in a test module to change the app's configuration."""
-    return {}
+def app_overrides(request: pytest.FixtureRequest) -> dict[str, Any]:
+    """App configuration for one test: `@pytest.mark.config(KEY=value)`."""
+    marker = request.node.get_closest_marker("config")
+    return dict(marker.kwargs) if marker else {}
 
 
 @pytest.fixture

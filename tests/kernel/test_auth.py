@@ -44,12 +44,6 @@ def test_open_redirect_after_login_is_refused(client, factory, tenant_a):
     assert response.headers["Location"] == "/"
 
 
-@pytest.fixture
-def app_overrides(request):
-    marker = request.node.get_closest_marker("config")
-    return dict(marker.kwargs) if marker else {}
-
-
 @pytest.mark.config(RATELIMIT_ENABLED=True, LOGIN_RATE_LIMIT="3 per minute")
 def test_login_is_throttled(client, factory, tenant_a):
     codes = [client.post("/t/alpha/login", data={"login": "x", "password": "y"}).status_code for _ in range(4)]

@@ -10,7 +10,9 @@ import sqlalchemy as sa
 
 from saas import create_app
 from saas.audit import AuditEntry
-from saas.modules import ModuleRegistry, ModuleSpec
+from saas.jobs import run_for_tenant, run_periodic
+from saas.modules import ModuleRegistry, ModuleSpec, PeriodicJob
+from saas.notify import Notification, notify
 from tests.plugin import bearer
 
 
@@ -159,3 +161,52 @@ def test_audit_entries_cannot_be_changed(app, factory, admin, tenant_a, client):
         with pytest.raises(AuditTampering):
             s.flush()
         s.rollback()
+
+
+job_calls: list[int] = []
+
+
+def record_call(tenant_id: int) -> None:
+    job_calls.append(tenant_id)
+
+
+JOB_MODULE = ModuleSpec(
+    key="probe", name_zh="探针", name_en="Probe", version="1",
+    jobs=(PeriodicJob("tick", "*/5 * * * *", "tests.kernel.test_modules:record_call"),),
+)
+
+
+@pytest.mark.config(EXTRA_MODULES=[JOB_MODULE])
+def test_periodic_jobs_run_only_where_the_module_is_on(app, factory):
+    a = factory.tenant("alpha", "甲区", modules=("probe",))
+    factory.tenant("beta", "乙区")
+    job_calls.clear()
+    assert run_periodic(app, "probe", "tick") == ["alpha"]
+    assert job_calls == [a.id]
+    factory.enable_module(a, "probe", on=False)
+    job_calls.clear()
+    assert run_periodic(app, "probe", "tick") == []
+    assert job_calls == []
+    result = app.test_cli_runner().invoke(args=["jobs", "list"])
+    assert "probe.tick\t*/5 * * * *" in result.output
+
+
+@pytest.mark.config(EXTRA_MODULES=[JOB_MODULE])
+def test_a_queued_job_asks_the_switch_again_when_it_runs(app, factory):
+    a = factory.tenant("alpha", "甲区", modules=("probe",))
+    factory.enable_module(a, "probe", on=False)
+    job_calls.clear()
+    assert run_for_tenant(app, "probe", "tick", a.id) is False
+    assert job_calls == []
+
+
+def test_notices_of_a_switched_off_module_are_not_sent(app, factory, tenant_a):
+    user = factory.user(tenant_a)
+    with factory.as_tenant(tenant_a) as s:
+        assert notify(s, user.id, "grid_cases.test", "on", module="grid_cases") is not None
+        s.commit()
+    factory.enable_module(tenant_a, "grid_cases", on=False)
+    with factory.as_tenant(tenant_a) as s:
+        assert notify(s, user.id, "grid_cases.test", "off", module="grid_cases") is None
+        s.commit()
+        assert [n.title for n in s.scalars(sa.select(Notification))] == ["on"]
