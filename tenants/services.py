@@ -17,6 +17,7 @@ from flask_babel import gettext as _
 
 from saas import audit, db
 from saas.auth import hash_password
+from saas.ids import new_id
 from saas.modules import ModuleRegistry, SettingsError, validate_settings
 from saas.permissions import RoleBook
 from tenants.models import ORG_PARENTS, ModuleSwitch, OrgUnit, RoleGrant, Tenant, User
@@ -124,30 +125,44 @@ def org_unit_by_code(session: so.Session, code: str) -> OrgUnit | None:
     return session.scalars(sa.select(OrgUnit).where(OrgUnit.code == code)).first()
 
 
-def add_org_unit(
-    session: so.Session, actor: Any, *, kind: str, code: str, name: str, parent: OrgUnit | None,
-    attrs: dict[str, Any] | None = None, audit_it: bool = True,
-) -> OrgUnit:
+def org_unit_errors(*, kind: str, code: str, name: str, parent_kind: str | None, code_taken: bool) -> dict[str, str]:
+    """The rules for a new unit, given what the database knows; the import checks whole files with them."""
     errors: dict[str, str] = {}
     if kind not in ORG_PARENTS:
         errors["kind"] = _("Unknown kind of unit.")
     elif kind == "district":
         errors["kind"] = _("A district has exactly one root unit, made with the tenant.")
-    elif parent is None or parent.kind not in ORG_PARENTS[kind]:
+    elif parent_kind is None or parent_kind not in ORG_PARENTS[kind]:
         errors["parent"] = _("This kind of unit cannot be placed there.")
     if not code:
         errors["code"] = _("This field is required.")
-    elif org_unit_by_code(session, code) is not None:
+    elif code_taken:
         errors["code"] = _("Code %(code)s is already used.", code=code)
     if not name:
         errors["name"] = _("This field is required.")
+    return errors
+
+
+def new_org_unit(*, kind: str, code: str, name: str, parent_id: int, parent_path: str,
+                 attrs: dict[str, Any] | None = None) -> OrgUnit:
+    """A checked unit, not yet added: its id is made here so its path needs no flush (bulk imports)."""
+    unit = OrgUnit(id=new_id(), kind=kind, code=code, name=name, parent_id=parent_id, attrs=attrs or {})
+    unit.path = f"{parent_path}{unit.id}/"
+    return unit
+
+
+def add_org_unit(
+    session: so.Session, actor: Any, *, kind: str, code: str, name: str, parent: OrgUnit | None,
+    attrs: dict[str, Any] | None = None, audit_it: bool = True,
+) -> OrgUnit:
+    errors = org_unit_errors(kind=kind, code=code, name=name, parent_kind=parent.kind if parent else None,
+                             code_taken=bool(code) and org_unit_by_code(session, code) is not None)
     if errors:
         raise ServiceError(errors)
     assert parent is not None
-    unit = OrgUnit(kind=kind, code=code, name=name, parent_id=parent.id, attrs=attrs or {})
+    unit = new_org_unit(kind=kind, code=code, name=name, parent_id=parent.id, parent_path=parent.path, attrs=attrs)
     session.add(unit)
     session.flush()
-    unit.path = f"{parent.path}{unit.id}/"
     if audit_it:
         audit.record(session, actor, "org.create", "org_unit", unit.id,
                      after={"kind": kind, "code": code, "name": name})
@@ -164,17 +179,35 @@ def district_root(session: so.Session) -> OrgUnit:
 # --- people ---------------------------------------------------------------------------------------
 
 
+PASSWORD_MIN_LENGTH = 8
+
+
+def staff_errors(
+    *, phone: str | None, username: str | None, password: str | None, phone_taken: bool, username_taken: bool,
+) -> dict[str, str]:
+    """The rules for a new staff member, given what the database knows; the import checks whole files with them."""
+    errors: dict[str, str] = {}
+    if phone and phone_taken:
+        errors["phone"] = _("This phone number is already registered in this district.")
+    if username and username_taken:
+        errors["username"] = _("This username is already taken in this district.")
+    if not phone and not username:
+        errors["username"] = _("Give a username or a phone number to sign in with.")
+    if password and len(password) < PASSWORD_MIN_LENGTH:
+        errors["password"] = _("At least 8 characters.")
+    return errors
+
+
 def add_staff(
     session: so.Session, actor: Any, *, name: str, phone: str | None, username: str | None, password: str | None,
     audit_it: bool = True, password_hash: str | None = None,
 ) -> User:
-    errors: dict[str, str] = {}
-    if phone and session.scalars(sa.select(User).where(User.phone == phone)).first():
-        errors["phone"] = _("This phone number is already registered in this district.")
-    if username and session.scalars(sa.select(User).where(User.username == username)).first():
-        errors["username"] = _("This username is already taken in this district.")
-    if not phone and not username:
-        errors["username"] = _("Give a username or a phone number to sign in with.")
+    errors = staff_errors(
+        phone=phone, username=username, password=password,
+        phone_taken=bool(phone) and session.scalars(sa.select(User.id).where(User.phone == phone)).first() is not None,
+        username_taken=bool(username)
+        and session.scalars(sa.select(User.id).where(User.username == username)).first() is not None,
+    )
     if errors:
         raise ServiceError(errors)
     user = User(name=name, phone=phone or None, username=username or None, kind="staff",
@@ -186,11 +219,16 @@ def add_staff(
     return user
 
 
+def role_errors(book: RoleBook, role: str) -> dict[str, str]:
+    return {} if role in book.roles else {"role": _("Unknown role.")}
+
+
 def grant_role(
     session: so.Session, book: RoleBook, actor: Any, user: User, role: str, unit: OrgUnit, *, audit_it: bool = True,
 ) -> RoleGrant:
-    if role not in book.roles:
-        raise ServiceError({"role": _("Unknown role.")})
+    errors = role_errors(book, role)
+    if errors:
+        raise ServiceError(errors)
     existing = session.scalars(
         sa.select(RoleGrant).where(
             RoleGrant.user_id == user.id, RoleGrant.role == role, RoleGrant.org_unit_id == unit.id

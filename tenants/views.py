@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, flash, g, redirect, request, url_for
+from flask import Blueprint, abort, flash, g, make_response, redirect, request, url_for
 from flask_babel import gettext as _
 
 from saas import db
@@ -14,7 +14,7 @@ from saas.audit import AuditEntry
 from saas.auth import require
 from saas.context import can, module_settings, registry, role_book
 from saas.rendering import render
-from saas.schemas import Phone, Schema, Text, load_form
+from saas.schemas import MAX_ID, Phone, Schema, Text, load_form
 from tenants import services
 from tenants.models import ORG_PARENTS, ModuleSwitch, OrgUnit, RoleGrant, User
 
@@ -27,7 +27,7 @@ def _module_rows() -> list[dict[str, Any]]:
     rows = {sw.module_key: sw for sw in db.session.scalars(sa.select(ModuleSwitch))}
     return [
         {"spec": spec, "enabled": bool(rows.get(spec.key) and rows[spec.key].enabled),
-         "settings": module_settings(spec.key)}
+         "settings": module_settings(spec.key, rows)}
         for spec in registry()
     ]
 
@@ -55,8 +55,9 @@ def toggle_module(key: str) -> Any:
         flash(_("%(name)s is off; its data is kept and returns when you switch it on again.",
                 name=spec.name(str(_locale()))), "info")
     if request.htmx:
-        # the menu changes with the switch, so the whole page is the fragment that matters
-        response = render("tenants/modules.html", rows=_module_rows(), errors={})
+        # the menu changes with the switch, so the page reloads; htmx swaps nothing when it reloads, so
+        # rendering the page here would use up the flash message before the person could see it
+        response = make_response("", 200)
         response.headers["HX-Refresh"] = "true"
         return response
     return redirect(url_for("tenant_admin.modules"))
@@ -122,6 +123,8 @@ def audit_query(filters: dict[str, Any]) -> tuple[sa.Select[Any], dict[str, str]
     if filters.get("before"):
         try:
             cursor = int(filters["before"])
+            if not 0 < cursor <= MAX_ID:
+                raise ValueError(cursor)
         except ValueError:
             errors["before"] = _("Invalid value.")
         else:
@@ -224,8 +227,6 @@ def _add_person(data: dict[str, Any]) -> dict[str, list[str]]:
     unit = services.org_unit_by_code(db.session(), data["unit_code"])
     if unit is None:
         return {"unit_code": [_("No unit has this code.")]}
-    if data["password"] and len(data["password"]) < 8:
-        return {"password": [_("At least 8 characters.")]}
     try:
         user = services.add_staff(db.session(), g.user, name=data["name"], phone=data["phone"],
                                   username=data["username"] or None, password=data["password"] or None)

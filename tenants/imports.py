@@ -1,0 +1,761 @@
+"""Import of the org tree and of staff from CSV and XLSX: read the file, check every row, write all or nothing.
+
+Every row is checked with the services' own rules (`org_unit_errors`, `staff_errors`, `role_errors`) and
+the form schemas' fields (`Phone`, `Text`), fed with what the database already holds. That is loaded
+once per file, for the codes, phones and usernames the file names, never once per row. Writing is a
+handful of batched flushes in the caller's transaction, with one audit entry for the whole import.
+
+Nothing here reads request globals: the pages, the API and the tests call the same functions, with the
+session bound to the tenant, the role book and the actor passed in.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import dataclasses
+import datetime as dt
+import hashlib
+import io
+import json
+import re
+import secrets
+import time
+import zipfile
+import zlib
+from collections import Counter
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import marshmallow as ma
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+from cryptography.fernet import Fernet, InvalidToken
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+from saas import audit
+from saas.auth import hash_password
+from saas.ids import new_id
+from saas.permissions import RoleBook
+from saas.schemas import mask_phone
+from tenants import services
+from tenants.models import ORG_KIND_LABELS, ORG_PARENTS, OrgUnit, RoleGrant, User
+from tenants.views import OrgUnitForm, StaffForm
+
+KINDS = ("org", "staff")
+PERMISSION = {"org": "org.manage", "staff": "people.manage"}
+MAX_ROWS = 20_000
+MAX_BYTES = 10 * 1024 * 1024
+# an XLSX is a zip: refuse one whose sheets unpack to more than this (a "zip bomb" stays a small upload)
+MAX_UNPACKED_BYTES = 200 * 1024 * 1024
+STAGE_TTL = 3600  # seconds a checked file waits for its confirmation
+_IN_CHUNK = 500  # values per IN (...) when asking the database what it already holds
+
+
+class ImportFileError(ValueError):
+    """The file as a whole cannot be read: wrong type, too large, no header, too many rows."""
+
+    def __init__(self, message: str):
+        self.message = message
+        super().__init__(message)
+
+
+# --- columns --------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class Column:
+    key: str
+    label: Any  # lazy string, for messages in the reader's language
+    header: str  # the template's Chinese header
+    aliases: tuple[str, ...] = ()
+    required: bool = True
+
+
+COLUMNS: dict[str, tuple[Column, ...]] = {
+    "org": (
+        Column("kind", _l("Kind"), "类型", ("type", "单位类型", "层级", "级别")),
+        Column("code", _l("Code"), "编码", ("代码", "单位编码", "编号")),
+        Column("name", _l("Name"), "名称", ("单位名称",)),
+        Column("parent_code", _l("Parent code"), "上级编码", ("parent", "上级代码", "上级单位编码", "上级")),
+        Column("households", _l("Households"), "户数", ("住户数",), required=False),
+    ),
+    "staff": (
+        Column("name", _l("Name"), "姓名", ("名字",)),
+        Column("phone", _l("Mobile number"), "手机号", ("mobile", "手机", "手机号码", "电话", "联系电话"),
+               required=False),
+        Column("username", _l("Username"), "用户名", ("账号", "登录名", "登录账号"), required=False),
+        Column("role", _l("Role"), "角色", ("岗位",)),
+        Column("unit_code", _l("Unit code"), "所属单位编码", ("unit", "单位编码", "所属单位代码")),
+        Column("password", _l("Password"), "初始密码", ("密码",), required=False),
+    ),
+}
+
+# what people write for a kind of unit in a district's spreadsheet; the keys themselves always count
+KIND_NAMES: dict[str, tuple[str, ...]] = {
+    "district": ("区", "县", "区县"),
+    "street": ("街道", "乡镇", "镇", "乡", "街道办", "街道办事处"),
+    "community": ("社区", "村", "居委会", "村委会"),
+    "grid": ("网格",),
+    "compound": ("小区", "院落"),
+    "building": ("楼栋", "楼", "栋"),
+    "unit": ("单元",),
+    "department": ("部门", "职能部门"),
+    "section": ("科室", "股室"),
+}
+# the kernel roles' everyday Chinese names; module roles are matched by their names in both languages
+ROLE_NAMES: dict[str, tuple[str, ...]] = {
+    "district_admin": ("区管理员", "区级管理员", "管理员"),
+    "business_office": ("营商办", "营商环境办公室", "营商环境办"),
+    "discipline_commission": ("纪委", "纪委监委"),
+    "dept_handler": ("部门经办人", "部门办理人", "部门工作人员"),
+    "street_officer": ("街道干部", "街道工作人员"),
+    "community_cadre": ("社区干部", "社区工作人员", "村干部"),
+    "grid_leader": ("网格长",),
+    "grid_worker": ("网格员",),
+    "supervisor": ("监督员",),
+    "rater": ("评议人", "评议员"),
+    "resident": ("居民",),
+}
+
+_NOTE = re.compile(r"[(（\[【].*?[)）\]】]")
+_IGNORABLE = re.compile(r"[\s_\-*＊:：]")
+
+
+def _norm(text: str) -> str:
+    """A header or a name as compared: notes in brackets, spaces, underscores and asterisks dropped."""
+    return _IGNORABLE.sub("", _NOTE.sub("", text or "")).lower()
+
+
+def _header_index(kind: str) -> dict[str, str]:
+    index: dict[str, str] = {}
+    for col in COLUMNS[kind]:
+        for name in (col.key, col.header, *col.aliases):
+            index.setdefault(_norm(name), col.key)
+    return index
+
+
+def kind_names() -> dict[str, str]:
+    index: dict[str, str] = {}
+    for key, names in KIND_NAMES.items():
+        for name in (key, *names):
+            index.setdefault(_norm(name), key)
+    return index
+
+
+def role_names(book: RoleBook) -> dict[str, str]:
+    """Every way a role may be written: its key, the kernel's Chinese names, its name in each language."""
+    index = {_norm(key): key for key in book.roles}
+    for key, names in ROLE_NAMES.items():
+        if key in book.roles:
+            for name in names:
+                index.setdefault(_norm(name), key)
+    for locale in ("zh_CN", "en"):
+        with force_locale(locale):
+            for key, role in book.roles.items():
+                index.setdefault(_norm(str(role.name)), key)
+    return index
+
+
+def _choices(names: dict[str, tuple[str, ...]], keys: Iterable[str]) -> str:
+    return ", ".join(f"{names[k][0]}/{k}" if names.get(k) else k for k in keys)
+
+
+# --- reading a file -------------------------------------------------------------------------------
+
+_NOT_TABULAR = (b"%PDF", b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"Rar!", b"7z\xbc\xaf", b"\x1f\x8b", b"{\\rtf")
+
+
+def read_table(data: bytes) -> list[tuple[int, list[str]]]:
+    """The file's non-blank rows as (line number as a spreadsheet shows it, cells as trimmed text)."""
+    if not data or not data.strip():
+        raise ImportFileError(_("The file is empty."))
+    if data.startswith(b"PK\x03\x04"):
+        return _read_xlsx(data)
+    if data.startswith(b"\xd0\xcf\x11\xe0"):
+        raise ImportFileError(_("This is an old Excel file (.xls). Save it as .xlsx or as CSV and upload it again."))
+    if data.startswith(_NOT_TABULAR):
+        raise ImportFileError(_("This is not a CSV or XLSX file."))
+    return _read_csv(data)
+
+
+def _decode(data: bytes) -> str:
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        # Excel's "Unicode text" is UTF-16 with a BOM
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError:
+            pass
+    elif b"\x00" not in data:
+        try:
+            return data.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            pass
+        try:
+            # GB18030 is a superset of GBK, which Excel uses for CSV on Chinese Windows
+            return data.decode("gb18030")
+        except UnicodeDecodeError:
+            raise ImportFileError(
+                _("The file is neither UTF-8 nor GBK text. Save it again as CSV (UTF-8) or as XLSX.")
+            ) from None
+    raise ImportFileError(_("This is not a CSV or XLSX file."))
+
+
+def _read_csv(data: bytes) -> list[tuple[int, list[str]]]:
+    text = _decode(data)
+    first = next((line for line in text.splitlines() if line.strip()), "")
+    delimiter = max(",\t;", key=first.count) if any(d in first for d in ",\t;") else ","
+    rows = []
+    try:
+        for line, cells in enumerate(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter), 1):
+            values = [c.strip() for c in cells]
+            if any(values):
+                rows.append((line, values))
+    except csv.Error:
+        raise ImportFileError(_("The file could not be read as CSV. Save it again from Excel as CSV or XLSX.")
+                              ) from None
+    return rows
+
+
+def _read_xlsx(data: bytes) -> list[tuple[int, list[str]]]:
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            names = archive.namelist()
+            unpacked = sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, ValueError):
+        raise ImportFileError(_unreadable_workbook()) from None
+    if "xl/workbook.xml" not in names:
+        raise ImportFileError(_("This is not a CSV or XLSX file."))
+    if unpacked > MAX_UNPACKED_BYTES:
+        raise ImportFileError(_("The workbook is too large to import at once. Split it into smaller files."))
+    try:
+        values = _xlsx_values(data)
+    except Exception:  # both readers raise many kinds of errors on a damaged file
+        raise ImportFileError(_unreadable_workbook()) from None
+    rows = []
+    for line, cells in enumerate(values, 1):
+        texts = [_cell_text(c) for c in cells]
+        if any(texts):
+            rows.append((line, texts))
+    return rows
+
+
+def _unreadable_workbook() -> str:
+    return _("The workbook could not be read. Open it in Excel and save it again as XLSX.")
+
+
+def _xlsx_values(data: bytes) -> list[Iterable[Any]]:
+    """The first sheet's rows from row 1 (so line numbers match Excel's), with calamine when it is installed."""
+    try:
+        from python_calamine import CalamineWorkbook
+    except ImportError:  # pragma: no cover - calamine is a dependency; openpyxl is the slower fallback
+        CalamineWorkbook = None
+    if CalamineWorkbook is not None and not _FORCE_OPENPYXL:
+        with CalamineWorkbook.from_filelike(io.BytesIO(data)) as workbook:
+            return list(workbook.get_sheet_by_index(0).to_python(skip_empty_area=False))
+    import openpyxl
+
+    workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    try:
+        return list(workbook.worksheets[0].iter_rows(min_row=1, values_only=True))
+    finally:
+        workbook.close()
+
+
+_FORCE_OPENPYXL = False  # tests flip it to cover the fallback reader
+
+
+def _cell_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, float) and value.is_integer():
+        # Excel keeps phone numbers and numeric codes as floats: 13812345678.0
+        return str(int(value))
+    if isinstance(value, dt.datetime | dt.date | dt.time):
+        return value.isoformat()
+    return str(value).strip()
+
+
+# --- header and rows ------------------------------------------------------------------------------
+
+RawRow = tuple[int, dict[str, str]]
+
+
+@dataclasses.dataclass
+class Table:
+    rows: list[RawRow]
+    ignored_columns: list[str]
+
+
+def _column_list(cols: Iterable[Column]) -> str:
+    return ", ".join(f"{c.header} ({c.key})" for c in cols)
+
+
+def map_rows(kind: str, table: list[tuple[int, list[str]]], *, max_rows: int = MAX_ROWS) -> Table:
+    """Find the header (the first row naming the required columns, within the first few) and key each row by it."""
+    if not table:
+        raise ImportFileError(_("The file is empty."))
+    index = _header_index(kind)
+    required = [c for c in COLUMNS[kind] if c.required]
+    header_at, mapping, ignored = None, {}, []
+    for position, (_line, cells) in enumerate(table[:10]):
+        found = {i: index[_norm(c)] for i, c in enumerate(cells) if _norm(c) in index}
+        if all(c.key in found.values() for c in required):
+            header_at, mapping = position, found
+            ignored = [c for i, c in enumerate(cells) if c and i not in found]
+            break
+    if header_at is None:
+        cells = table[0][1]
+        present = {index.get(_norm(c)) for c in cells}
+        missing = [c for c in required if c.key not in present]
+        raise ImportFileError(
+            _("Columns missing: %(columns)s. The first row must name the columns, as in the template.",
+              columns=_column_list(missing))
+        )
+    seen: dict[str, int] = {}
+    for position, key in mapping.items():
+        if key in seen:
+            column = next(c for c in COLUMNS[kind] if c.key == key)
+            raise ImportFileError(_("The column %(column)s appears twice.", column=_column_list([column])))
+        seen[key] = position
+    body = table[header_at + 1:]
+    if not body:
+        raise ImportFileError(_("The file has a header row but no data rows."))
+    if len(body) > max_rows:
+        raise ImportFileError(_("The file has %(rows)s rows; at most %(max)s can be imported at once. "
+                                "Split it into smaller files.", rows=len(body), max=max_rows))
+    rows = [(line, {key: (cells[i] if i < len(cells) else "") for key, i in seen.items()}) for line, cells in body]
+    return Table(rows=rows, ignored_columns=ignored)
+
+
+# --- checking -------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class RowError:
+    line: int
+    message: str
+
+
+@dataclasses.dataclass
+class Checked:
+    """A file checked against the rules and the database: clean rows to write, or every error by line."""
+
+    kind: str
+    raw: list[RawRow]
+    rows: list[dict[str, Any]]
+    errors: list[RowError]
+    counts: dict[str, int]
+    ignored_columns: list[str] = dataclasses.field(default_factory=list)
+    known: dict[str, Any] = dataclasses.field(default_factory=dict, repr=False)  # database facts for `write`
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors and bool(self.rows)
+
+    def errors_by_line(self) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = {}
+        for err in self.errors:
+            out.setdefault(str(err.line), []).append(err.message)
+        return out
+
+
+def _label(kind: str, key: str) -> str:
+    return str(next(c.label for c in COLUMNS[kind] if c.key == key))
+
+
+def _load(schema: ma.Schema, kind: str, raw: dict[str, str]) -> tuple[dict[str, Any], dict[str, list[str]]]:
+    """One row through the form's schema: empty optional cells count as not given."""
+    required = {c.key for c in COLUMNS[kind] if c.required}
+    given = {k: v for k, v in raw.items() if v or k in required}
+    for col in COLUMNS[kind]:
+        if col.required:
+            given.setdefault(col.key, "")
+    try:
+        return schema.load(given), {}
+    except ma.ValidationError as err:
+        messages = err.messages if isinstance(err.messages, dict) else {"_schema": err.messages}
+        valid = err.valid_data if isinstance(err.valid_data, dict) else {}
+        return valid, {k: (v if isinstance(v, list) else [v]) for k, v in messages.items()}
+
+
+def _field_error(line: int, kind: str, field: str, message: str) -> RowError:
+    return RowError(line, _("Line %(line)s: %(column)s: %(message)s", line=line, column=_label(kind, field),
+                            message=message))
+
+
+def _in_chunks(session: so.Session, stmt_for: Any, values: Iterable[str]) -> list[Any]:
+    values = sorted({v for v in values if v})
+    out: list[Any] = []
+    for i in range(0, len(values), _IN_CHUNK):
+        out.extend(session.execute(stmt_for(values[i:i + _IN_CHUNK])).all())
+    return out
+
+
+class OrgRow(OrgUnitForm):
+    households = ma.fields.Integer(load_default=None, validate=ma.validate.Range(min=0, max=10_000_000))
+
+
+def check_org(session: so.Session, raw_rows: list[RawRow]) -> Checked:
+    """Check an org file: kinds, codes unique in the file and the district, parents that exist and fit."""
+    schema = OrgRow()
+    kinds = kind_names()
+    mentioned = [r.get("code", "") for _, r in raw_rows] + [r.get("parent_code", "") for _, r in raw_rows]
+    in_db = {
+        code: (unit_id, kind, path)
+        for code, unit_id, kind, path in _in_chunks(
+            session, lambda chunk: sa.select(OrgUnit.code, OrgUnit.id, OrgUnit.kind, OrgUnit.path)
+            .where(OrgUnit.code.in_(chunk)), mentioned,
+        )
+    }
+    first_line = {}
+    for line, raw in raw_rows:
+        first_line.setdefault(raw.get("code", "").strip(), line)
+    defined: dict[str, tuple[int, str | None]] = {}  # code -> (line, kind or None when that row's kind is bad)
+    rows, errors = [], []
+    counts: Counter[str] = Counter()
+    for line, raw in raw_rows:
+        data, field_errors = _load(schema, "org", raw)
+        row_errors = [_field_error(line, "org", f, m) for f, msgs in field_errors.items() for m in msgs]
+        kind_text = data.get("kind", raw.get("kind", "").strip())
+        kind = kinds.get(_norm(kind_text), kind_text)
+        code, name, parent_code = data.get("code", ""), data.get("name", ""), data.get("parent_code", "")
+        taken_in_file = code in defined
+        if taken_in_file:
+            row_errors.append(RowError(line, _('Line %(line)s: code "%(code)s" is already used on line %(other)s.',
+                                               line=line, code=code, other=defined[code][0])))
+        parent_kind, parent_known = None, True
+        if parent_code:
+            if parent_code in defined:
+                parent_kind = defined[parent_code][1]
+                parent_known = parent_kind is not None
+            elif parent_code in in_db:
+                parent_kind = in_db[parent_code][1]
+            elif parent_code in first_line and first_line[parent_code] > line:
+                parent_known = False
+                row_errors.append(RowError(line, _(
+                    'Line %(line)s: parent code "%(code)s" is defined below, on line %(other)s; '
+                    "put parents above their children.", line=line, code=parent_code, other=first_line[parent_code])))
+            else:
+                parent_known = False
+                row_errors.append(RowError(line, _('Line %(line)s: parent code "%(code)s" does not exist.',
+                                                   line=line, code=parent_code)))
+        else:
+            parent_known = False
+        rules = services.org_unit_errors(kind=kind, code=code, name=name, parent_kind=parent_kind,
+                                         code_taken=code in in_db)
+        for field, message in rules.items():
+            if field in field_errors or (field == "parent" and not parent_known):
+                continue
+            if field == "kind" and kind not in ORG_PARENTS:
+                message = _('Line %(line)s: kind "%(kind)s" is not known; use one of: %(choices)s.', line=line,
+                            kind=kind_text, choices=_choices(KIND_NAMES, (k for k in ORG_PARENTS if k != "district")))
+                row_errors.append(RowError(line, message))
+            elif field == "parent":
+                row_errors.append(RowError(line, _(
+                    "Line %(line)s: a %(kind)s cannot be placed under a %(parent_kind)s (%(code)s); "
+                    "it belongs under: %(allowed)s.", line=line, kind=ORG_KIND_LABELS[kind],
+                    parent_kind=ORG_KIND_LABELS.get(parent_kind or "", parent_kind), code=parent_code,
+                    allowed=", ".join(str(ORG_KIND_LABELS[k]) for k in ORG_PARENTS[kind]))))
+            else:
+                row_errors.append(_field_error(line, "org", "parent_code" if field == "parent" else field, message))
+        if code and not taken_in_file:
+            defined[code] = (line, kind if kind in ORG_PARENTS else None)
+        if kind in ORG_PARENTS:
+            counts[kind] += 1
+        if row_errors:
+            errors.extend(row_errors)
+            continue
+        attrs = {"households": data["households"]} if data.get("households") is not None else {}
+        rows.append({"line": line, "kind": kind, "code": code, "name": name, "parent_code": parent_code,
+                     "attrs": attrs})
+    ordered = {k: counts[k] for k in ORG_PARENTS if counts[k]}
+    return Checked("org", raw_rows, rows, errors, ordered, known={"units": in_db})
+
+
+def check_staff(session: so.Session, book: RoleBook, raw_rows: list[RawRow]) -> Checked:
+    """Check a staff file: names, phones and usernames unique in the file and the district, roles, units."""
+    schema = StaffForm()
+    roles = role_names(book)
+    loaded = [(line, raw, *_load(schema, "staff", raw)) for line, raw in raw_rows]
+    phones = {p for *_, data, _e in loaded if (p := data.get("phone"))}
+    usernames = {u for *_, data, _e in loaded if (u := data.get("username"))}
+    unit_codes = {c for *_, data, _e in loaded if (c := data.get("unit_code"))}
+    taken_phones = {p for (p,) in _in_chunks(session, lambda c: sa.select(User.phone).where(User.phone.in_(c)), phones)}
+    taken_names = {u for (u,) in _in_chunks(
+        session, lambda c: sa.select(User.username).where(User.username.in_(c)), usernames)}
+    units = {code: (unit_id, kind) for code, unit_id, kind in _in_chunks(
+        session, lambda c: sa.select(OrgUnit.code, OrgUnit.id, OrgUnit.kind).where(OrgUnit.code.in_(c)), unit_codes)}
+    seen_phone: dict[str, int] = {}
+    seen_username: dict[str, int] = {}
+    rows, errors = [], []
+    counts: Counter[str] = Counter()
+    for line, _raw, data, field_errors in loaded:
+        row_errors = [_field_error(line, "staff", f, m) for f, msgs in field_errors.items() for m in msgs]
+        role_text = data.get("role", "")
+        role = roles.get(_norm(role_text), role_text)
+        if role_text and services.role_errors(book, role):
+            row_errors.append(RowError(line, _('Line %(line)s: role "%(role)s" is not known; use one of: %(choices)s.',
+                                               line=line, role=role_text, choices=_choices(ROLE_NAMES, book.roles))))
+        unit_code = data.get("unit_code", "")
+        if unit_code and unit_code not in units:
+            row_errors.append(RowError(line, _('Line %(line)s: unit code "%(code)s" does not exist.', line=line,
+                                               code=unit_code)))
+        phone, username, password = data.get("phone"), data.get("username") or None, data.get("password") or None
+        if phone and phone in seen_phone:
+            row_errors.append(RowError(line, _("Line %(line)s: phone number %(phone)s is already used on line "
+                                               "%(other)s.", line=line, phone=phone, other=seen_phone[phone])))
+        if username and username in seen_username:
+            row_errors.append(RowError(line, _('Line %(line)s: username "%(username)s" is already used on line '
+                                               "%(other)s.", line=line, username=username,
+                                               other=seen_username[username])))
+        rules = services.staff_errors(phone=phone, username=username, password=password,
+                                      phone_taken=phone in taken_phones, username_taken=username in taken_names)
+        if "phone" in field_errors and not username:
+            # a bad number is not a missing one: "give a username or a phone number" would only confuse
+            rules.pop("username", None)
+        for field, message in rules.items():
+            if field not in field_errors:
+                row_errors.append(_field_error(line, "staff", field, message))
+        if phone:
+            seen_phone.setdefault(phone, line)
+        if username:
+            seen_username.setdefault(username, line)
+        if role in book.roles:
+            counts[role] += 1
+        if row_errors:
+            errors.extend(row_errors)
+            continue
+        rows.append({"line": line, "name": data["name"], "phone": phone, "username": username, "password": password,
+                     "role": role, "unit_code": unit_code})
+    return Checked("staff", raw_rows, rows, errors, dict(counts), known={"units": units})
+
+
+def check_rows(session: so.Session, book: RoleBook, kind: str, raw_rows: list[RawRow]) -> Checked:
+    return check_org(session, raw_rows) if kind == "org" else check_staff(session, book, raw_rows)
+
+
+def check_file(session: so.Session, book: RoleBook, kind: str, data: bytes, *, max_rows: int = MAX_ROWS) -> Checked:
+    """Read and check a file; raises ImportFileError when the file as a whole is unusable."""
+    if kind not in KINDS:
+        raise ValueError(kind)
+    table = map_rows(kind, read_table(data), max_rows=max_rows)
+    checked = check_rows(session, book, kind, table.rows)
+    checked.ignored_columns = table.ignored_columns
+    return checked
+
+
+# --- writing --------------------------------------------------------------------------------------
+
+
+def write(session: so.Session, actor: Any, checked: Checked, *, filename: str = "", ip: str | None = None
+          ) -> dict[str, Any]:
+    """Write every checked row in the caller's transaction, with one audit entry; the caller commits.
+
+    A unique constraint may still refuse a row another admin wrote since the check: the caller rolls
+    back and nothing of the file remains.
+    """
+    if not checked.ok:
+        raise ValueError("only a file without errors is written")
+    summary = _write_org(session, checked) if checked.kind == "org" else _write_staff(session, checked)
+    audit.record(session, actor, f"import.{checked.kind}", "import", checked.kind, ip=ip,
+                 after={"file": filename[:200], "rows": len(checked.rows), "counts": checked.counts, **summary})
+    session.flush()
+    return {"rows": len(checked.rows), "counts": checked.counts, **summary}
+
+
+def _write_org(session: so.Session, checked: Checked) -> dict[str, Any]:
+    places = {code: (unit_id, path) for code, (unit_id, _kind, path) in checked.known["units"].items()}
+    units = []
+    for row in checked.rows:
+        parent_id, parent_path = places[row["parent_code"]]
+        unit = services.new_org_unit(kind=row["kind"], code=row["code"], name=row["name"], parent_id=parent_id,
+                                     parent_path=parent_path, attrs=row["attrs"])
+        places[row["code"]] = (unit.id, unit.path)
+        units.append(unit)
+    session.add_all(units)
+    session.flush()
+    return {"units": len(units)}
+
+
+def _write_staff(session: so.Session, checked: Checked) -> dict[str, Any]:
+    units = checked.known["units"]
+    hashes: dict[str, str] = {}  # argon2 costs ~30 ms: once per distinct password, not once per row
+    users, grants = [], []
+    for row in checked.rows:
+        password = row["password"]
+        if password and password not in hashes:
+            hashes[password] = hash_password(password)
+        user = User(id=new_id(), name=row["name"], phone=row["phone"], username=row["username"], kind="staff",
+                    password_hash=hashes.get(password) if password else None)
+        users.append(user)
+        grants.append(RoleGrant(user_id=user.id, role=row["role"], org_unit_id=units[row["unit_code"]][0]))
+    session.add_all(users)
+    session.flush()
+    session.add_all(grants)
+    session.flush()
+    return {"people": len(users), "with_password": sum(1 for r in checked.rows if r["password"])}
+
+
+# --- preview --------------------------------------------------------------------------------------
+
+
+def preview_rows(checked: Checked, limit: int = 10) -> list[list[str]]:
+    """The first rows as a person should see them: kinds and roles named, phones masked, passwords hidden."""
+    out = []
+    for _line, raw in checked.raw[:limit]:
+        cells = []
+        for col in COLUMNS[checked.kind]:
+            value = raw.get(col.key, "")
+            if col.key == "phone":
+                value = mask_phone(value)
+            elif col.key == "password":
+                value = "••••" if value else ""
+            cells.append(value)
+        out.append(cells)
+    return out
+
+
+def count_labels(checked: Checked, book: RoleBook) -> list[tuple[str, int]]:
+    if checked.kind == "org":
+        return [(str(ORG_KIND_LABELS[k]), n) for k, n in checked.counts.items()]
+    return [(str(book.roles[k].name), n) for k, n in checked.counts.items()]
+
+
+# --- staging between preview and confirmation -----------------------------------------------------
+
+_TOKEN = re.compile(r"^[A-Za-z0-9_-]{32}$")
+
+
+def _fernet(secret: str) -> Fernet:
+    # the staged file holds names, phones and maybe passwords: encrypted at rest, and tamper-evident
+    key = hashlib.sha256(b"wanggetong.import-staging:" + secret.encode()).digest()
+    return Fernet(base64.urlsafe_b64encode(key))
+
+
+def stage(directory: Path, secret: str, *, tenant_id: int, user_id: int, kind: str, filename: str,
+          raw_rows: list[RawRow]) -> str:
+    """Keep a checked file's rows on the server for its confirmation; returns the token that names them."""
+    directory.mkdir(parents=True, exist_ok=True)
+    _sweep(directory)
+    token = secrets.token_urlsafe(24)
+    payload = {"tenant_id": tenant_id, "user_id": user_id, "kind": kind, "filename": filename,
+               "rows": [[line, raw] for line, raw in raw_rows]}
+    blob = _fernet(secret).encrypt(zlib.compress(json.dumps(payload, ensure_ascii=False).encode()))
+    path = directory / f"{token}.import"
+    path.write_bytes(blob)
+    path.chmod(0o600)
+    return token
+
+
+def claim(directory: Path, secret: str, token: str, *, tenant_id: int, user_id: int, kind: str,
+          ttl: int = STAGE_TTL) -> tuple[str, list[RawRow]] | None:
+    """Take the staged rows once: (filename, rows), or None when missing, expired, used, or someone else's."""
+    if not _TOKEN.match(token or ""):
+        return None
+    path = directory / f"{token}.import"
+    claimed = directory / f"{token}.claimed"
+    try:
+        # a rename is atomic: of two confirmations racing, one wins and the other finds nothing
+        path.rename(claimed)
+    except OSError:
+        return None
+    try:
+        payload = json.loads(zlib.decompress(_fernet(secret).decrypt(claimed.read_bytes(), ttl=ttl)))
+    except (InvalidToken, ValueError, zlib.error):
+        return None
+    finally:
+        claimed.unlink(missing_ok=True)
+    if (payload.get("tenant_id"), payload.get("user_id"), payload.get("kind")) != (tenant_id, user_id, kind):
+        return None
+    return payload["filename"], [(int(line), dict(raw)) for line, raw in payload["rows"]]
+
+
+def discard(directory: Path, token: str) -> None:
+    if _TOKEN.match(token or ""):
+        (directory / f"{token}.import").unlink(missing_ok=True)
+
+
+def _sweep(directory: Path) -> None:
+    cutoff = time.time() - STAGE_TTL
+    for path in directory.glob("*.import"):
+        try:
+            if path.stat().st_mtime < cutoff:
+                path.unlink(missing_ok=True)
+        except OSError:
+            continue
+
+
+# --- templates ------------------------------------------------------------------------------------
+
+
+def template_rows(kind: str, district_code: str) -> tuple[list[str], list[list[str]]]:
+    """The template's Chinese headers and two example rows that import as they are."""
+    headers = [c.header for c in COLUMNS[kind]]
+    if kind == "org":
+        return headers, [["街道", "demo-s1", "示范街道", district_code, ""],
+                         ["社区", "demo-s1-c1", "示范社区", "demo-s1", "1200"]]
+    return headers, [["张伟", "13800138000", "zhangwei", "网格员", "demo-s1-c1", ""],
+                     ["李娜", "13912345678", "lina", "社区干部", "demo-s1-c1", "change-me-2026"]]
+
+
+def template_csv(kind: str, district_code: str) -> bytes:
+    headers, rows = template_rows(kind, district_code)
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\r\n")
+    writer.writerow(headers)
+    writer.writerows(rows)
+    # with a BOM, Excel on Chinese Windows opens UTF-8 instead of guessing GBK
+    return buf.getvalue().encode("utf-8-sig")
+
+
+def template_xlsx(kind: str, district_code: str, book: RoleBook) -> bytes:
+    import openpyxl
+    from openpyxl.styles import Font
+    from openpyxl.worksheet.datavalidation import DataValidation
+
+    headers, rows = template_rows(kind, district_code)
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "组织架构" if kind == "org" else "人员"
+    ws.append(headers)
+    for cell in ws[1]:
+        cell.font = Font(bold=True)
+    text_columns = {"code", "parent_code", "phone", "username", "unit_code", "password"}
+    for row in rows:
+        ws.append(row)
+    for i, col in enumerate(COLUMNS[kind], 1):
+        letter = openpyxl.utils.get_column_letter(i)
+        ws.column_dimensions[letter].width = 16
+        if col.key in text_columns:
+            # as text, so Excel keeps 13812345678 whole and codes like 001 keep their zeros
+            ws.column_dimensions[letter].number_format = "@"
+            for r in range(2, len(rows) + 2):
+                ws.cell(row=r, column=i).number_format = "@"
+    ws.freeze_panes = "A2"
+    if kind == "org":
+        names = ",".join(KIND_NAMES[k][0] for k in ORG_PARENTS if k != "district")
+        check = DataValidation(type="list", formula1=f'"{names}"', allow_blank=False)
+        ws.add_data_validation(check)
+        check.add("A2:A20001")
+    notes = wb.create_sheet("说明")
+    notes.column_dimensions["A"].width = 18
+    notes.column_dimensions["B"].width = 80
+    notes.append(["列", "说明"])
+    for col in COLUMNS[kind]:
+        notes.append([col.header, ("必填" if col.required else "选填") + f"；也可写作 {col.key}"])
+    if kind == "org":
+        notes.append(["类型", "、".join(f"{KIND_NAMES[k][0]}（{k}）" for k in ORG_PARENTS if k != "district")])
+        notes.append(["上级编码", "上级单位须已在系统中，或写在本表的上方"])
+    else:
+        notes.append(["角色", "、".join(f"{ROLE_NAMES[k][0]}（{k}）" if k in ROLE_NAMES else k for k in book.roles)])
+        notes.append(["手机号/用户名", "至少填写一项，用于登录"])
+        notes.append(["初始密码", "选填，至少 8 位；不填则由管理员稍后设置"])
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
