@@ -13,7 +13,7 @@ from saas.db import utcnow
 from saas.extensions import limiter
 from saas.notify import notify
 from saas.rendering import render
-from saas.schemas import Phone, Schema, Text, load_form
+from saas.schemas import NextUrl, Phone, Schema, Text, load_form
 from saas.shell import _safe_next
 from tenants.models import ApiToken
 
@@ -23,18 +23,18 @@ bp = Blueprint("auth", __name__, url_prefix="/t/<tenant>")
 class LoginSchema(Schema):
     login = Text(required=True, max_length=64)
     password = Text(required=True, max_length=128)
-    next = Text(load_default="", max_length=500)
+    next = NextUrl(load_default="")
 
 
 class PhoneSchema(Schema):
     phone = Phone(required=True)
-    next = Text(load_default="", max_length=500)
+    next = NextUrl(load_default="")
 
 
 class CodeSchema(Schema):
     phone = Phone(required=True)
     code = Text(required=True, max_length=6, min_length=6)
-    next = Text(load_default="", max_length=500)
+    next = NextUrl(load_default="")
 
 
 class TokenSchema(Schema):
@@ -88,10 +88,8 @@ def citizen() -> Any:
         if data is not None:
             code = auth.issue_phone_code(data["phone"])
             person = auth.citizen_for_phone(data["phone"])
-            notify(
-                db.session(), person.id, "auth.phone_code",
-                _("Your verification code is %(code)s, valid for 10 minutes.", code=code), urgent=True,
-            )
+            notify(db.session(), person.id, "auth.phone_code", {"code": code},
+                   event_key=f"phone-code:{data['phone']}:{code}", tenant=g.tenant)
             db.session.commit()
             return render("auth/citizen_code.html", form=data, errors={})
     return render("auth/citizen.html", errors=errors, form=form, status=422 if errors else 200)

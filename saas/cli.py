@@ -116,6 +116,38 @@ def create_operator(username: str, name: str, password: str) -> None:
 
 
 jobs_cli = AppGroup("jobs", help="Periodic jobs of the modules.")
+outbox_cli = AppGroup("outbox", help="The notification outbox.")
+
+
+@outbox_cli.command("relay")
+@click.option("--loop", is_flag=True, help="Keep relaying every --interval seconds (instead of RQ cron)")
+@click.option("--interval", default=5.0, show_default=True)
+def outbox_relay(loop: bool, interval: float) -> None:
+    """Move due deliveries onto the queues (or deliver them here when no Redis is configured)."""
+    import time
+
+    from workers.delivery import RelayUnavailable, relay_all
+
+    while True:
+        try:
+            click.echo(f"relayed {relay_all(current_app)}")
+        except RelayUnavailable as err:
+            click.echo(f"Redis unavailable, will retry: {err}", err=True)
+        if not loop:
+            return
+        time.sleep(interval)
+
+
+@outbox_cli.command("status")
+def outbox_status() -> None:
+    """Deliveries by district and status."""
+    from saas.notify import Delivery
+    from tenants.models import Tenant
+
+    for tenant in db.session.scalars(sa.select(Tenant).order_by(Tenant.slug)).all():
+        with db.tenant_context(tenant.id):
+            rows = db.session.execute(sa.select(Delivery.status, sa.func.count()).group_by(Delivery.status)).all()
+        click.echo(f"{tenant.slug}\t" + " ".join(f"{s}={n}" for s, n in sorted(rows)))
 
 
 @jobs_cli.command("list")
@@ -142,6 +174,19 @@ def jobs_run(module_key: str, job_name: str) -> None:
     click.echo(f"ran for: {', '.join(ran) or 'no district'}")
 
 
+@demo_cli.command("run")
+@click.option("--host", default="127.0.0.1")
+@click.option("--port", default=5000)
+def demo_run(host: str, port: int) -> None:
+    """Serve the embedded default: the web app, with the outbox relay and periodic jobs in a thread."""
+    from workers.periodic import InProcessScheduler
+
+    if current_app.config.get("REDIS_URL"):
+        raise click.ClickException("REDIS_URL is set: run `rq worker` and `rq cron workers.cron` instead")
+    InProcessScheduler(current_app._get_current_object()).start()  # type: ignore[attr-defined]
+    current_app.run(host=host, port=port, use_reloader=False, threaded=True)
+
+
 @demo_cli.command("seed")
 @click.option("--reset", is_flag=True, help="Drop every table first (never on real data)")
 def demo_seed(reset: bool) -> None:
@@ -156,5 +201,5 @@ def demo_seed(reset: bool) -> None:
 
 
 def init_app(app: Flask) -> None:
-    for group in (db_cli, tenants_cli, platform_cli, demo_cli, jobs_cli):
+    for group in (db_cli, tenants_cli, platform_cli, demo_cli, jobs_cli, outbox_cli):
         app.cli.add_command(group)

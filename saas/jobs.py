@@ -39,8 +39,10 @@ def find_job(app: Flask, module_key: str, job_name: str) -> PeriodicJob:
 
 def run_for_tenant(app: Flask, module_key: str, job_name: str, tenant_id: int) -> bool:
     """Run one job for one tenant if the module is (still) on there; True when it ran."""
+    from workers.app import app_context
+
     job = find_job(app, module_key, job_name)
-    with app.app_context():
+    with app_context(app):
         session = db.session()
         with db.tenant_context(tenant_id):
             if module_key not in enabled_keys(session):

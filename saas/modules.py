@@ -91,6 +91,7 @@ class ModuleSpec:
     nav: tuple[NavEntry, ...] = ()
     widgets: tuple[Widget, ...] = ()
     jobs: tuple[PeriodicJob, ...] = ()
+    notices: tuple[Any, ...] = ()  # saas.notify.NoticeTemplate: the kinds of notice the module sends
     links: tuple[str, ...] = ()
     views: Callable[[], flask.Blueprint] | None = None
     api: Callable[[], flask_smorest.Blueprint] | None = None

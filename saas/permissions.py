@@ -26,6 +26,7 @@ KERNEL_PERMISSIONS = {
     "org.manage": _l("Manage the organisation tree"),
     "people.manage": _l("Manage staff and their roles"),
     "org.view": _l("View the organisation tree"),
+    "tenant.notices": _l("Configure notification channels and handle failed deliveries"),
 }
 
 KERNEL_ROLES = (

@@ -7,11 +7,24 @@ from typing import Any
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
+from flask_babel import lazy_gettext as _l
 
 from saas.db import Base, TenantScoped, utcnow
 from saas.ids import new_id
 
 ORG_KINDS = ("district", "street", "community", "grid", "compound", "building", "unit", "department", "section")
+# each kind's label, marked for extraction: templates translate a unit's kind with `_(u.kind)`
+ORG_KIND_LABELS = {
+    "district": _l("district"),
+    "street": _l("street"),
+    "community": _l("community"),
+    "grid": _l("grid"),
+    "compound": _l("compound"),
+    "building": _l("building"),
+    "unit": _l("unit"),
+    "department": _l("department"),
+    "section": _l("section"),
+}
 # which kind may hang under which: the tree's shape is a rule, not a convention
 ORG_PARENTS: dict[str, tuple[str, ...]] = {
     "district": (),
@@ -35,6 +48,9 @@ class Tenant(Base):
     name_en: so.Mapped[str] = so.mapped_column(sa.String(120), default="")
     timezone: so.Mapped[str] = so.mapped_column(sa.String(64), default="Asia/Shanghai")
     hostname: so.Mapped[str | None] = so.mapped_column(sa.String(255), unique=True)
+    # notices that are not urgent wait out the quiet hours ("22:00" to "07:00", local time)
+    quiet_start: so.Mapped[str | None] = so.mapped_column(sa.String(5))
+    quiet_end: so.Mapped[str | None] = so.mapped_column(sa.String(5))
     active: so.Mapped[bool] = so.mapped_column(default=True)
     created_at: so.Mapped[dt.datetime] = so.mapped_column(default=utcnow)
 
@@ -92,6 +108,7 @@ class User(TenantScoped, Base):
     name: so.Mapped[str] = so.mapped_column(sa.String(80))
     phone: so.Mapped[str | None] = so.mapped_column(sa.String(20))
     username: so.Mapped[str | None] = so.mapped_column(sa.String(64))
+    email: so.Mapped[str | None] = so.mapped_column(sa.String(255))
     password_hash: so.Mapped[str | None] = so.mapped_column(sa.String(255))
     kind: so.Mapped[str] = so.mapped_column(sa.String(16), default="staff")
     active: so.Mapped[bool] = so.mapped_column(default=True)

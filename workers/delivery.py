@@ -1,0 +1,208 @@
+"""Outbox relay and delivery jobs.
+
+`relay_tenant` claims a district's due deliveries (urgent first, `FOR UPDATE SKIP LOCKED` on
+PostgreSQL), puts them on the queues and marks them queued, in one transaction per district, so one
+district's mass notice cannot starve another's urgent ones: every cycle takes at most `batch` rows per
+district. If Redis is down the claim rolls back and the rows wait. A delivery stuck in `queued`
+longer than the visibility timeout (its worker died) is claimed again; the receiver sees the same
+idempotency key, so it delivers once.
+
+`deliver` sends one delivery and records the outcome; failures come back after a backoff and the last
+failure leaves the delivery dead, in the list the district admin sees.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import redis
+import sqlalchemy as sa
+from flask import Flask
+
+from saas import channels, db, secrets
+from saas.db import utcnow
+from saas.modules import enabled_keys
+from saas.notify import BACKOFF, FINAL, MAX_ATTEMPTS, ROBOT_CHANNELS, ChannelConfig, Delivery
+from workers import queues
+from workers.app import app_context, get_app
+
+log = logging.getLogger("workers.delivery")
+
+VISIBILITY = dt.timedelta(minutes=5)
+ROBOT_PER_MINUTE = 18  # DingTalk and WeCom robots take about 20 a minute, then throttle
+
+
+class RelayUnavailable(RuntimeError):
+    """Redis did not take the jobs; the deliveries stay in the outbox for the next cycle."""
+
+
+def _due(now: dt.datetime, visibility: dt.timedelta) -> sa.ColumnElement[bool]:
+    return sa.or_(
+        sa.and_(Delivery.status == "pending", Delivery.next_attempt_at <= now),
+        sa.and_(Delivery.status == "queued", Delivery.queued_at < now - visibility),
+    )
+
+
+def relay_tenant(app: Flask, tenant_id: int, *, batch: int = 200, now: dt.datetime | None = None) -> int:
+    """Move one district's due deliveries onto the queues (or deliver them here without Redis)."""
+    now = now or utcnow()
+    session = db.session()
+    visibility = dt.timedelta(seconds=app.config.get("OUTBOX_VISIBILITY_SECONDS", VISIBILITY.total_seconds()))
+    with db.tenant_context(tenant_id):
+        query = (
+            sa.select(Delivery).where(_due(now, visibility))
+            .order_by(Delivery.urgent.desc(), Delivery.next_attempt_at, Delivery.id).limit(batch)
+        )
+        if session.get_bind().dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        rows = _merge_robot_digests(session, list(session.scalars(query)), now)
+        if not rows:
+            session.rollback()
+            return 0
+        for row in rows:
+            row.status = "queued"
+            row.queued_at = now
+        session.flush()
+        conn = queues.connection(app)
+        if conn is None:
+            ids = [row.id for row in rows]
+            session.commit()
+            for delivery_id in ids:
+                deliver(tenant_id, delivery_id, app=app)
+            return len(ids)
+        try:
+            _enqueue(conn, tenant_id, rows, now)
+        except redis.RedisError as err:
+            session.rollback()
+            raise RelayUnavailable(str(err)) from err
+        session.commit()
+        return len(rows)
+
+
+def _enqueue(conn: redis.Redis, tenant_id: int, rows: list[Delivery], now: dt.datetime) -> None:
+    from rq import Queue
+
+    by_queue: dict[str, list[Any]] = {}
+    for row in rows:
+        name = queues.URGENT if row.urgent else queues.NOTIFY
+        by_queue.setdefault(name, []).append(Queue.prepare_data(
+            deliver, args=(tenant_id, row.id), job_id=f"dlv-{row.id}-{row.attempts}-{int(now.timestamp() * 1000)}",
+            meta={"tenant_id": tenant_id}, result_ttl=60, failure_ttl=24 * 3600, timeout=60,
+        ))
+    with conn.pipeline() as pipe:
+        for name, jobs in by_queue.items():
+            Queue(name, connection=conn).enqueue_many(jobs, pipeline=pipe)
+        pipe.execute()
+
+
+def _merge_robot_digests(session: Any, rows: list[Delivery], now: dt.datetime) -> list[Delivery]:
+    """Several robot notices due at once become one digest per robot: throttled robots lose nothing."""
+    out = [r for r in rows if r.channel not in ROBOT_CHANNELS or r.status == "queued"]
+    for channel in ROBOT_CHANNELS:
+        due = [r for r in rows if r.channel == channel and r.status == "pending"]
+        if len(due) <= 1:
+            out.extend(due)
+            continue
+        for r in due:
+            r.status = "merged"
+        key = hashlib.sha256("|".join(sorted(r.idempotency_key for r in due)).encode()).hexdigest()[:40]
+        digest = Delivery(
+            channel=channel, kind="digest", title=f"{len(due)} 条通知 / notices",
+            body="\n\n".join(f"- **{r.title}** {r.body}".strip() for r in due),
+            urgent=any(r.urgent for r in due), idempotency_key=key, digest_of=[str(r.id) for r in due],
+            next_attempt_at=now,
+        )
+        session.add(digest)
+        session.flush()
+        out.append(digest)
+    return out
+
+
+def relay_all(app: Flask | None = None, *, batch: int = 200) -> int:
+    """One relay cycle over every active district; returns how many deliveries moved."""
+    from tenants.models import Tenant
+
+    app = app or get_app()
+    moved = 0
+    with app_context(app):
+        tenant_ids = list(db.session.scalars(sa.select(Tenant.id).where(Tenant.active.is_(True))))
+        for tenant_id in tenant_ids:
+            moved += relay_tenant(app, tenant_id, batch=batch)
+    return moved
+
+
+def quiet_until(tenant: Any, now: dt.datetime) -> dt.datetime | None:
+    """The end of the district's quiet hours when `now` falls inside them, else None."""
+    if not tenant.quiet_start or not tenant.quiet_end:
+        return None
+    tz = ZoneInfo(tenant.timezone)
+    local = now.astimezone(tz)
+    start = dt.time.fromisoformat(tenant.quiet_start)
+    end = dt.time.fromisoformat(tenant.quiet_end)
+    t = local.time()
+    inside = (start <= t < end) if start < end else (t >= start or t < end)
+    if not inside:
+        return None
+    end_day = local.date() if t < end else local.date() + dt.timedelta(days=1)
+    return dt.datetime.combine(end_day, end, tz).astimezone(dt.UTC)
+
+
+def deliver(tenant_id: int, delivery_id: int, app: Flask | None = None) -> str:
+    """Send one delivery. Idempotent: a delivery already sent, or being sent by another worker, is left alone."""
+    from tenants.models import Tenant
+
+    app = app or get_app()
+    with app_context(app):
+        session = db.session()
+        with db.tenant_context(tenant_id):
+            query = sa.select(Delivery).where(Delivery.id == delivery_id)
+            if session.get_bind().dialect.name == "postgresql":
+                query = query.with_for_update(skip_locked=True)
+            row = session.scalars(query).first()
+            if row is None or row.status in FINAL:
+                session.rollback()
+                return "skipped"
+            now = utcnow()
+            outcome = _attempt(session, row, session.get(Tenant, tenant_id), now)
+            session.commit()
+            return outcome
+
+
+def _attempt(session: Any, row: Delivery, tenant: Any, now: dt.datetime) -> str:
+    if row.module is not None and row.module not in enabled_keys(session):
+        row.status = "dropped"
+        return "dropped"
+    wait = None if row.urgent else quiet_until(tenant, now)
+    if wait is not None:
+        row.status, row.next_attempt_at = "pending", wait
+        return "deferred"
+    config = session.scalars(sa.select(ChannelConfig).where(ChannelConfig.channel == row.channel)).first()
+    if config is None or not config.enabled:
+        row.status, row.last_error = "dead", "channel not configured"
+        return "dead"
+    if row.channel in ROBOT_CHANNELS:
+        recent = session.scalar(sa.select(sa.func.count()).select_from(Delivery).where(
+            Delivery.channel == row.channel, Delivery.status == "sent",
+            Delivery.sent_at > now - dt.timedelta(minutes=1)))
+        if (recent or 0) >= ROBOT_PER_MINUTE:
+            row.status, row.next_attempt_at = "pending", now + dt.timedelta(minutes=1)
+            return "throttled"
+    try:
+        channels.send(row.channel, config.settings or {}, secrets.decrypt(config.secret_enc), row)
+    except channels.ChannelError as err:
+        row.attempts += 1
+        row.last_error = str(err)[:500]
+        if row.attempts >= MAX_ATTEMPTS:
+            row.status = "dead"
+            log.warning("delivery %s dead after %s tries: %s", row.id, row.attempts, err)
+            return "dead"
+        row.status = "pending"
+        row.next_attempt_at = now + BACKOFF[min(row.attempts, len(BACKOFF)) - 1]
+        return "retry"
+    row.attempts += 1
+    row.status, row.sent_at, row.last_error = "sent", now, None
+    return "sent"
