@@ -87,7 +87,13 @@ def _pattern(template: str) -> re.Pattern[str]:
     return re.compile(f"^{regex}$")
 
 
-_PATTERNS = [(m._args[0], _pattern(m._args[0])) for m in MARSHMALLOW_MESSAGES]  # type: ignore[attr-defined]
+# longest template first: "Must be greater than or equal to {min}." would otherwise swallow the range
+# message ("... to 1 and less than or equal to 90.") with min = "1 and less than or equal to 90"
+_PATTERNS = sorted(
+    ((m._args[0], _pattern(m._args[0])) for m in MARSHMALLOW_MESSAGES),  # type: ignore[attr-defined]
+    key=lambda tp: len(tp[0]),
+    reverse=True,
+)
 
 
 def localize_message(message: str) -> str:
