@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 PORT   ?= 5000
 
-.PHONY: demo test install install-test assets translations chromium services lint run
+.PHONY: demo test install install-test assets translations chromium services lint run bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,11 +30,13 @@ assets:
 	   node_modules/swagger-ui-dist/swagger-ui-standalone-preset.js saas/static/vendor/swagger-ui/
 
 translations:
-	$(BIN)/pybabel compile --use-fuzzy -d saas/translations -f -q 2>/dev/null || $(BIN)/pybabel compile -d saas/translations
+	PYTHON=$(BIN)/python scripts/i18n.sh compile
 
-# Debian's chromium for the browser journeys (Playwright's own browser download cannot work here)
+# Debian's chromium for the browser journeys (Playwright's own browser download cannot work here), and CJK fonts
+# so that screenshots show Chinese rather than empty boxes
 chromium:
-	@command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
+	@(command -v chromium >/dev/null && dpkg -s fonts-noto-cjk >/dev/null 2>&1) || \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null)
 
 services:
 	@scripts/services.sh
@@ -43,7 +45,7 @@ demo: install
 	$(BIN)/flask --app wsgi db upgrade
 	$(BIN)/flask --app wsgi demo seed
 	@echo "open http://127.0.0.1:$(PORT)/t/lusong/login  (admin / wgt-demo-2026)"
-	$(BIN)/flask --app wsgi run --port $(PORT)
+	$(BIN)/flask --app wsgi demo run --port $(PORT)
 
 test: install-test chromium services
 	$(BIN)/ruff check .
@@ -51,3 +53,9 @@ test: install-test chromium services
 
 lint:
 	$(BIN)/ruff check .
+
+# load figures as ratios to the bare stack (docs/performance.md); wrk from Debian drives the load
+bench: install services
+	@command -v wrk >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null)
+	$(BIN)/python -m bench.seed
+	$(BIN)/python -m bench.run --duration 10 --warmup 2

@@ -27,6 +27,9 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.url_map.converters["int"] = _IdConverter
     app.config.update(config_mod.from_env())
     app.config.update(overrides or {})
+    if app.config.get("TENANT_FILTER_DISABLED") and not app.testing:
+        # the probe's switch (saas/db.py) would leave row-level security as the only line: never outside tests
+        raise RuntimeError("TENANT_FILTER_DISABLED is honoured by the test suite only; refusing to start")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     db.configure(app.config["DATABASE_URL"])
@@ -56,6 +59,23 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from saas import auth
 
     app.before_request(auth.load_identity)
+
+    @app.after_request
+    def _kick_outbox(response: Any) -> Any:
+        """Deliveries written by this request leave right away; the cron relay catches any left behind."""
+        session = db.session()
+        tenant = g.get("tenant")
+        if session.info.pop("outbox_dirty", False) and tenant is not None and response.status_code < 400:
+            from workers.delivery import RelayUnavailable, relay_tenant
+
+            try:
+                relay_tenant(app, tenant.id)
+            except RelayUnavailable:
+                app.logger.warning("Redis unavailable; the outbox keeps the deliveries for the next relay")
+            except Exception:
+                session.rollback()
+                app.logger.exception("outbox relay after request failed; the cron relay retries")
+        return response
 
     @app.teardown_appcontext
     def _close_session(_exc: BaseException | None) -> None:

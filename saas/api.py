@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import http
+from typing import Any
+
 import flask_smorest
 import marshmallow as ma
 from flask_babel import lazy_gettext as _l
@@ -28,13 +31,43 @@ ERROR_CODES = {
 }
 
 
+# what the kernel itself may answer on any operation, before or around the view: a NUL byte or a value
+# the database refuses (400), no or a bad token (401), a missing permission (403), an unknown district
+# or a module switched off (404); with a body also too large (413) and not valid (422)
+KERNEL_ERRORS = (400, 401, 403, 404)
+BODY_ERRORS = (413, 422)
+
+
 class Api(flask_smorest.Api):
     ERROR_SCHEMA = ErrorSchema
+    # no catch-all `default` answer: every status an operation can give is listed, so a client (and the
+    # fuzzer's status check) can rely on the list
+    DEFAULT_ERROR_RESPONSE_NAME = None
 
     def _register_error_handlers(self) -> None:
         # saas.errors answers for pages and API alike, so the API does not take over HTML errors
         return None
 
+    def _init_spec(self, **kwargs: Any) -> None:
+        super()._init_spec(**kwargs)
+        self.spec.components.security_scheme(
+            "token", {"type": "http", "scheme": "bearer", "description": "A personal API token (wgt_...)"})
+        self.spec.options.setdefault("security", [{"token": []}])
+
 
 class Blueprint(flask_smorest.Blueprint):
     """flask-smorest blueprint; every operation documents the kernel's error answers."""
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self._prepare_doc_cbks.append(self._prepare_kernel_errors_doc)
+
+    @staticmethod
+    def _prepare_kernel_errors_doc(doc: dict[str, Any], doc_info: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        responses = doc.setdefault("responses", {})
+        listed = {str(code) for code in responses}
+        codes = KERNEL_ERRORS + (BODY_ERRORS if "requestBody" in doc else ())
+        for code in codes:
+            if str(code) not in listed:
+                responses[code] = http.HTTPStatus(code).name
+        return doc

@@ -33,6 +33,10 @@ def error_payload(status: int, data: dict[str, Any] | None = None) -> dict[str, 
             if isinstance(errors, dict) and set(errors) <= {"json", "query", "form", "files", "path", "headers"}:
                 # webargs nests by location; one location is the usual case, so lift it
                 errors = errors[next(iter(errors))] if len(errors) == 1 else errors
+            if not isinstance(errors, dict):
+                # `errors` is documented as an object by field; a message about the whole body
+                # ("Invalid JSON body.") goes under `_schema`, as marshmallow names it
+                errors = {"_schema": errors if isinstance(errors, list) else [errors]}
             payload["errors"] = localize_errors(errors)
     return payload
 

@@ -56,6 +56,17 @@ class Text(ma.fields.String):
         return text
 
 
+class NextUrl(ma.fields.String):
+    """Where to go after a sign-in form: a hidden field the person can neither see nor fix, so a value no
+    page would have put there (too long, control characters, not text) is dropped, never an error no one
+    can read. Whether the target is on this site is checked where it is used."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any) -> Any:
+        if not isinstance(value, str) or len(value) > 500 or _CONTROL.search(value):
+            return ""
+        return value.strip()
+
+
 def normalize_phone(value: str) -> str | None:
     """A mainland mobile number as 11 digits, or None when it is not one."""
     raw = re.sub(r"[\s\-]", "", value or "")

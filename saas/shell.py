@@ -149,17 +149,24 @@ def init_app(app: Flask) -> None:
     from saas import auth_views
     from saas.extensions import api
     from tenants import api as tenants_api
-    from tenants import platform
+    from tenants import district_api, import_api, import_views, platform, settings_views
     from tenants import views as tenant_views
 
     app.register_blueprint(bp)
     app.register_blueprint(auth_views.bp)
+    from saas import notice_views
+
+    app.register_blueprint(notice_views.bp)
     app.register_blueprint(tenant_views.bp)
+    app.register_blueprint(import_views.bp)
+    app.register_blueprint(settings_views.bp)
     app.register_blueprint(platform.bp)
+    from saas import notice_api
     from saas.auth import api_login_required
     from saas.extensions import csrf
 
-    for api_bp in tenants_api.blueprints():
+    for api_bp in [*tenants_api.blueprints(), *district_api.blueprints(), *import_api.blueprints(),
+                   *notice_api.blueprints()]:
         csrf.exempt(api_bp)
         api.register_blueprint(api_bp)
         app.before_request_funcs.setdefault(api_bp.name, []).append(api_login_required)

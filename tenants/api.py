@@ -15,6 +15,7 @@ from saas.api import Blueprint
 from saas.auth import login_required, require
 from saas.context import enabled_modules, module_settings, registry
 from saas.i18n import locale_code
+from saas.modules import switches
 from saas.schemas import Id, Schema, mask_phone
 from tenants import services
 from tenants.models import OrgUnit
@@ -66,11 +67,11 @@ class ModulePatch(Schema):
     settings = ma.fields.Dict(keys=ma.fields.String(), metadata={"description": "Settings to change, by key"})
 
 
-def _module_out(key: str) -> dict[str, Any]:
+def _module_out(key: str, rows: dict[str, Any] | None = None) -> dict[str, Any]:
     spec = registry().get(key)
     assert spec is not None
     return {"key": key, "name": spec.name(locale_code()), "version": spec.version,
-            "enabled": key in enabled_modules(), "settings": module_settings(key)}
+            "enabled": key in enabled_modules(), "settings": module_settings(key, rows)}
 
 
 @admin_api.route("/modules")
@@ -79,7 +80,8 @@ class Modules(MethodView):
     @require("tenant.modules")
     def get(self) -> list[dict[str, Any]]:
         """Every module this deployment offers, whether it is on for the district, and its settings"""
-        return [_module_out(spec.key) for spec in registry()]
+        rows = switches(db.session())  # one query for the whole list, not one per module
+        return [_module_out(spec.key, rows) for spec in registry()]
 
 
 @admin_api.route("/modules/<key>")

@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Any
 
 import sqlalchemy as sa
+import sqlalchemy.orm as so
 from flask import Blueprint, abort, flash, g, make_response, redirect, request, url_for
 from flask_babel import gettext as _
 
@@ -218,7 +219,10 @@ def people() -> Any:
     q = sa.select(User).where(User.kind == "staff").order_by(User.name)
     if query:
         q = q.where(sa.or_(User.name.contains(query, autoescape=True), User.phone.contains(query, autoescape=True)))
-    staff = db.session.scalars(q.limit(500)).all()
+    # one join, not the models' default selectin: with composite keys that sends `(tenant_id, user_id) IN ((..), ..)`
+    # with 500 pairs, which PostgreSQL plans as 500 ORs (half a second in bench/, against ~10 ms for the join)
+    q = q.options(so.joinedload(User.grants).joinedload(RoleGrant.org_unit))
+    staff = db.session.scalars(q.limit(500)).unique().all()
     return render("tenants/people.html", staff=staff, roles=role_book().roles, errors=errors, form=form, query=query,
                   status=422 if errors else 200)
 

@@ -243,3 +243,17 @@ def text_of(html: str) -> str:
 
 
 ARTIFACTS = Path(os.environ.get("WGT_TEST_ARTIFACTS", Path(__file__).resolve().parent.parent / "test-artifacts"))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Compile the translation catalogues when a .po is newer than its .mo, so every test sees current Chinese."""
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    for po in (Path(__file__).resolve().parent.parent / "saas" / "translations").glob("*/LC_MESSAGES/messages.po"):
+        mo = po.with_suffix(".mo")
+        if not mo.exists() or mo.stat().st_mtime < po.stat().st_mtime:
+            with po.open("rb") as f:
+                catalog = read_po(f)
+            with mo.open("wb") as f:
+                write_mo(f, catalog)

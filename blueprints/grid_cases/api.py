@@ -23,7 +23,7 @@ class CaseCategories(MethodView):
     @require("grid_cases.view")
     def get(self) -> list[dict[str, Any]]:
         """The district's case categories with default department and deadline"""
-        return [services.category_out(db.session(), c) for c in services.list_categories(db.session())]
+        return services.categories_out(db.session(), services.list_categories(db.session()))
 
     @blp.arguments(CategoryIn)
     @blp.response(201, CategoryOut)

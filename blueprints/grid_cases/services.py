@@ -61,9 +61,17 @@ def add_category(session: so.Session, actor: Any, data: dict[str, Any]) -> CaseC
     return category
 
 
+def categories_out(session: so.Session, categories: list[CaseCategory]) -> list[dict[str, Any]]:
+    """Categories as the API and the pages show them; their departments' codes come in one query, not one each."""
+    dept_ids = {c.department_id for c in categories if c.department_id is not None}
+    codes: dict[int, str] = {}
+    if dept_ids:
+        codes = {uid: code for uid, code in session.execute(
+            sa.select(OrgUnit.id, OrgUnit.code).where(OrgUnit.id.in_(dept_ids)))}
+    return [{"id": str(c.id), "code": c.code, "name": c.name,
+             "department_code": codes.get(c.department_id) if c.department_id is not None else None,
+             "deadline_days": c.deadline_days, "active": c.active} for c in categories]
+
+
 def category_out(session: so.Session, category: CaseCategory) -> dict[str, Any]:
-    dept = None
-    if category.department_id is not None:
-        dept = session.scalars(sa.select(OrgUnit.code).where(OrgUnit.id == category.department_id)).first()
-    return {"id": str(category.id), "code": category.code, "name": category.name, "department_code": dept,
-            "deadline_days": category.deadline_days, "active": category.active}
+    return categories_out(session, [category])[0]

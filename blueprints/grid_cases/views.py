@@ -40,7 +40,7 @@ def categories() -> Any:
                 db.session.commit()
                 flash(_("Category added."), "success")
                 return redirect(url_for("grid_cases.categories"))
-    rows = [services.category_out(db.session(), c) for c in services.list_categories(db.session())]
+    rows = services.categories_out(db.session(), services.list_categories(db.session()))
     return render("grid_cases/categories.html", rows=rows, errors=errors, form=form, status=422 if errors else 200)
 
 
