@@ -183,8 +183,12 @@ def demo_run(host: str, port: int) -> None:
 
     if current_app.config.get("REDIS_URL"):
         raise click.ClickException("REDIS_URL is set: run `rq worker` and `rq cron workers.cron` instead")
-    InProcessScheduler(current_app._get_current_object()).start()  # type: ignore[attr-defined]
-    current_app.run(host=host, port=port, use_reloader=False, threaded=True)
+    from werkzeug.serving import run_simple
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    InProcessScheduler(app).start()
+    # Flask's app.run() refuses to start inside a `flask` command; werkzeug's server is what it would use
+    run_simple(host, port, app, use_reloader=False, threaded=True)
 
 
 @demo_cli.command("seed")
