@@ -39,8 +39,6 @@ def department_by_code(session: so.Session, code: str) -> OrgUnit | None:
 
 def add_category(session: so.Session, actor: Any, data: dict[str, Any]) -> CaseCategory:
     errors: dict[str, str] = {}
-    if "<" in data["name"]:
-        raise RuntimeError("PLANTED BUG")  # PLANT
     department = None
     if data.get("department_code"):
         department = department_by_code(session, data["department_code"])
@@ -72,7 +70,7 @@ def categories_out(session: so.Session, categories: list[CaseCategory]) -> list[
             sa.select(OrgUnit.id, OrgUnit.code).where(OrgUnit.id.in_(dept_ids)))}
     return [{"id": str(c.id), "code": c.code, "name": c.name,
              "department_code": codes.get(c.department_id) if c.department_id is not None else None,
-             "deadline_days": c.deadline_days, "active": None} for c in categories]  # PLANT
+             "deadline_days": c.deadline_days, "active": c.active} for c in categories]
 
 
 def category_out(session: so.Session, category: CaseCategory) -> dict[str, Any]:
