@@ -143,8 +143,14 @@ def check_phone_code(phone: str, code: str) -> bool:
     return False
 
 
+class StaffPhone(Exception):
+    """The number belongs to a staff account, which signs in with its password, never with a phone code."""
+
+
 def citizen_for_phone(phone: str) -> User:
     user = db.session.scalars(sa.select(User).where(User.phone == phone)).first()
+    if user is not None and user.kind != "citizen":
+        raise StaffPhone(phone)
     if user is None:
         user = User(name=phone[:3] + "****" + phone[-4:], phone=phone, kind="citizen")
         db.session.add(user)

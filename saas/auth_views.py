@@ -85,7 +85,9 @@ def citizen() -> Any:
     if request.method == "POST":
         form = dict(request.form)
         data, errors = load_form(PhoneSchema(), request.form)
-        if data is not None:
+        if data is not None and auth.find_staff(data["phone"]) is not None:
+            errors = {"phone": [_("This number belongs to a staff account: sign in with your password.")]}
+        elif data is not None:
             code = auth.issue_phone_code(data["phone"])
             person = auth.citizen_for_phone(data["phone"])
             notify(db.session(), person.id, "auth.phone_code", {"code": code},
@@ -100,7 +102,7 @@ def citizen() -> Any:
 def citizen_verify() -> Any:
     data, errors = load_form(CodeSchema(), request.form)
     if data is not None:
-        if auth.check_phone_code(data["phone"], data["code"]):
+        if auth.find_staff(data["phone"]) is None and auth.check_phone_code(data["phone"], data["code"]):
             person = auth.citizen_for_phone(data["phone"])
             db.session.commit()
             auth.sign_in(person)

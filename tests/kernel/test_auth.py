@@ -180,3 +180,15 @@ def test_grant_covers_the_subtree_only(app, factory, tenant_a):
         assert not can(book, user, "grid_cases.stats", {"grid_cases"}, c2)
         # a module's permission counts only while the module is on
         assert not can(book, user, "grid_cases.stats", set(), c1)
+
+
+def test_a_staff_phone_cannot_sign_in_with_a_phone_code(client, factory, tenant_a):
+    """A phone code proves the phone, not the password: staff accounts keep their password."""
+    factory.user(tenant_a, phone="13912345678")
+    response = client.post("/t/alpha/citizen", data={"phone": "13912345678"})
+    assert response.status_code == 422
+    assert "field-error" in response.get_data(as_text=True)
+    with factory.as_tenant(tenant_a) as s:
+        assert s.scalars(sa.select(Notification)).all() == []
+    assert client.post("/t/alpha/citizen/verify", data={"phone": "13912345678", "code": "123456"}).status_code == 422
+    assert client.get("/t/alpha/inbox").status_code == 302
