@@ -140,7 +140,8 @@ def confirm(kind: str) -> Any:
 @login_required
 def cancel(kind: str) -> Any:
     _gate(kind)
-    imports.discard(staging_dir(), request.form.get("token", ""))
+    imports.discard(staging_dir(), current_app.config["SECRET_KEY"], request.form.get("token", ""),
+                    tenant_id=g.tenant.id, user_id=g.user.id, kind=kind)
     return _page(active=kind, cancelled=True)
 
 

@@ -653,31 +653,44 @@ def stage(directory: Path, secret: str, *, tenant_id: int, user_id: int, kind: s
     return token
 
 
-def claim(directory: Path, secret: str, token: str, *, tenant_id: int, user_id: int, kind: str,
-          ttl: int = STAGE_TTL) -> tuple[str, list[RawRow]] | None:
-    """Take the staged rows once: (filename, rows), or None when missing, expired, used, or someone else's."""
+def _owned(directory: Path, secret: str, token: str, *, tenant_id: int, user_id: int, kind: str,
+           ttl: int = STAGE_TTL) -> dict[str, Any] | None:
+    """The staged payload if it is this person's, of this district and kind, and unexpired; else None."""
     if not _TOKEN.match(token or ""):
         return None
-    path = directory / f"{token}.import"
+    try:
+        payload = json.loads(zlib.decompress(_fernet(secret).decrypt((directory / f"{token}.import").read_bytes(),
+                                                                     ttl=ttl)))
+    except (OSError, InvalidToken, ValueError, zlib.error):
+        return None
+    if (payload.get("tenant_id"), payload.get("user_id"), payload.get("kind")) != (tenant_id, user_id, kind):
+        return None
+    return payload
+
+
+def claim(directory: Path, secret: str, token: str, *, tenant_id: int, user_id: int, kind: str,
+          ttl: int = STAGE_TTL) -> tuple[str, list[RawRow]] | None:
+    """Take the staged rows once: (filename, rows), or None when missing, expired, used, or someone else's.
+
+    Someone else's file (another district's, another person's) is left where it is: a token sent from the
+    wrong place must not consume it.
+    """
+    payload = _owned(directory, secret, token, tenant_id=tenant_id, user_id=user_id, kind=kind, ttl=ttl)
+    if payload is None:
+        return None
     claimed = directory / f"{token}.claimed"
     try:
         # a rename is atomic: of two confirmations racing, one wins and the other finds nothing
-        path.rename(claimed)
+        (directory / f"{token}.import").rename(claimed)
     except OSError:
         return None
-    try:
-        payload = json.loads(zlib.decompress(_fernet(secret).decrypt(claimed.read_bytes(), ttl=ttl)))
-    except (InvalidToken, ValueError, zlib.error):
-        return None
-    finally:
-        claimed.unlink(missing_ok=True)
-    if (payload.get("tenant_id"), payload.get("user_id"), payload.get("kind")) != (tenant_id, user_id, kind):
-        return None
+    claimed.unlink(missing_ok=True)
     return payload["filename"], [(int(line), dict(raw)) for line, raw in payload["rows"]]
 
 
-def discard(directory: Path, token: str) -> None:
-    if _TOKEN.match(token or ""):
+def discard(directory: Path, secret: str, token: str, *, tenant_id: int, user_id: int, kind: str) -> None:
+    """Throw away one's own staged file; someone else's stays (an expired one goes with the next sweep)."""
+    if _owned(directory, secret, token, tenant_id=tenant_id, user_id=user_id, kind=kind) is not None:
         (directory / f"{token}.import").unlink(missing_ok=True)
 
 
