@@ -57,6 +57,8 @@ class ImportByKind(MethodView):
     @import_api.response(200, ImportResult)
     @import_api.alt_response(422, schema=ErrorSchema,
                              description="The file or some rows are bad: `errors` lists them by line number")
+    @import_api.alt_response(409, schema=ErrorSchema,
+                             description="The same units or people changed meanwhile; nothing was imported")
     def post(self, args: dict[str, Any], files: dict[str, Any], kind: str) -> dict[str, Any]:
         """Check (dry run) or import a file of org units (`org`) or of staff (`staff`)"""
         if not can(imports.PERMISSION[kind]):
