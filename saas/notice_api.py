@@ -15,6 +15,7 @@ from saas.api import Blueprint, ErrorSchema
 from saas.auth import login_required, require
 from saas.db import utcnow
 from saas.notify import Notification, unread_count
+from saas.pagination import keyset_page
 from saas.schemas import Id, Schema
 
 inbox_api = Blueprint("inbox_api", __name__, url_prefix="/api/v1/t/<tenant>/me",
@@ -58,11 +59,8 @@ class Inbox(MethodView):
         q = sa.select(Notification).where(Notification.user_id == g.user.id).order_by(Notification.id.desc())
         if args.get("before"):
             q = q.where(Notification.id < args["before"])
-        rows = list(db.session.scalars(q.limit(args["limit"] + 1)))
-        more = len(rows) > args["limit"]
-        rows = rows[: args["limit"]]
-        return {"unread": unread_count(db.session(), g.user.id), "items": rows,
-                "next_before": str(rows[-1].id) if more and rows else None}
+        rows, cursor = keyset_page(db.session(), q, args["limit"])
+        return {"unread": unread_count(db.session(), g.user.id), "items": rows, "next_before": cursor}
 
 
 @inbox_api.route("/inbox/<int:notice_id>/read")
@@ -152,11 +150,9 @@ class Outbox(MethodView):
     @require("tenant.notices")
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
         """Deliveries by status, and the dead letters (failed after every retry), newest first"""
-        rows = notice_settings.dead_letters(db.session(), args.get("before"), args["limit"] + 1)
-        more = len(rows) > args["limit"]
-        rows = rows[: args["limit"]]
-        return {"counts": notice_settings.outbox_counts(db.session()), "items": rows,
-                "next_before": str(rows[-1].id) if more and rows else None}
+        query = notice_settings.dead_letters_query(args.get("before"))
+        rows, cursor = keyset_page(db.session(), query, args["limit"])
+        return {"counts": notice_settings.outbox_counts(db.session()), "items": rows, "next_before": cursor}
 
 
 @notices_api.route("/outbox/<int:delivery_id>/<any(retry, discard):action>")

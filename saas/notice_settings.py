@@ -186,11 +186,10 @@ def outbox_counts(session: so.Session) -> dict[str, int]:
     return dict(session.execute(sa.select(Delivery.status, sa.func.count()).group_by(Delivery.status)).all())
 
 
-def dead_letters(session: so.Session, before: int | None = None, limit: int = 50) -> list[Delivery]:
-    query = sa.select(Delivery).where(Delivery.status == "dead").order_by(Delivery.id.desc()).limit(limit)
-    if before:
-        query = query.where(Delivery.id < before)
-    return list(session.scalars(query))
+def dead_letters_query(before: int | None = None) -> sa.Select[Any]:
+    """Deliveries that failed after every retry, newest first, from a keyset cursor."""
+    query = sa.select(Delivery).where(Delivery.status == "dead").order_by(Delivery.id.desc())
+    return query.where(Delivery.id < before) if before else query
 
 
 def channel_choices() -> tuple[str, ...]:

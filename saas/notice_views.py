@@ -11,6 +11,7 @@ from saas import db, notice_settings
 from saas.auth import login_required, require
 from saas.context import registry
 from saas.notify import CHANNEL_LABELS, PERSONAL_CHANNELS, templates
+from saas.pagination import keyset_page
 from saas.rendering import render
 from saas.schemas import MAX_ID
 
@@ -91,8 +92,8 @@ def notice_templates() -> Any:
 def outbox() -> Any:
     before = request.args.get("before", "")
     cursor = int(before) if before.isdigit() and 0 < int(before) <= MAX_ID else None
-    rows = notice_settings.dead_letters(db.session(), cursor)
-    return render("notices/outbox.html", rows=rows, labels=CHANNEL_LABELS,
+    rows, next_before = keyset_page(db.session(), notice_settings.dead_letters_query(cursor), 50)
+    return render("notices/outbox.html", rows=rows, next_before=next_before, labels=CHANNEL_LABELS,
                   counts=notice_settings.outbox_counts(db.session()))
 
 

@@ -16,6 +16,7 @@ from saas.auth import login_required, require
 from saas.context import enabled_modules, module_settings, registry
 from saas.i18n import locale_code
 from saas.modules import switches
+from saas.pagination import keyset_page
 from saas.schemas import Id, Schema, mask_phone
 from tenants import services
 from tenants.models import OrgUnit
@@ -149,10 +150,8 @@ class AuditLog(MethodView):
         q, errors = audit_query(args)
         if errors:
             abort(422, errors=errors)
-        rows = db.session.scalars(q.limit(args["limit"] + 1)).all()
-        more = len(rows) > args["limit"]
-        rows = rows[: args["limit"]]
-        return {"items": rows, "next_before": str(rows[-1].id) if more and rows else None}
+        rows, cursor = keyset_page(db.session(), q, args["limit"])
+        return {"items": rows, "next_before": cursor}
 
 
 class UnitOut(Schema):
@@ -189,10 +188,8 @@ class Units(MethodView):
             q = q.where(OrgUnit.kind == args["kind"])
         if args.get("after") is not None:
             q = q.where(OrgUnit.id > args["after"])
-        rows = db.session.scalars(q.limit(args["limit"] + 1)).all()
-        more = len(rows) > args["limit"]
-        rows = rows[: args["limit"]]
-        return {"items": rows, "next_after": str(rows[-1].id) if more and rows else None}
+        rows, cursor = keyset_page(db.session(), q, args["limit"])
+        return {"items": rows, "next_after": cursor}
 
 
 def blueprints() -> list[Blueprint]:

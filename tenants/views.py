@@ -14,6 +14,7 @@ from saas import db
 from saas.audit import AuditEntry
 from saas.auth import require
 from saas.context import can, module_settings, registry, role_book
+from saas.pagination import keyset_page
 from saas.rendering import render
 from saas.schemas import MAX_ID, Phone, Schema, Text, load_form
 from tenants import services
@@ -140,10 +141,8 @@ def audit_log() -> Any:
     filters = filters or {}
     q, qerrors = audit_query(filters)
     errors.update({k: [v] for k, v in qerrors.items()})
-    entries = db.session.scalars(q.limit(AUDIT_PAGE + 1)).all() if not errors else []
-    more = len(entries) > AUDIT_PAGE
-    entries = entries[:AUDIT_PAGE]
-    next_args = {**{k: v for k, v in request.args.items() if k != "before"}, "before": entries[-1].id} if more else None
+    entries, cursor = keyset_page(db.session(), q, AUDIT_PAGE) if not errors else ([], None)
+    next_args = {**{k: v for k, v in request.args.items() if k != "before"}, "before": cursor} if cursor else None
     return render("tenants/audit.html", block="results" if request.args.get("before") else None,
                   entries=entries, filters=dict(request.args), errors=errors, next_args=next_args,
                   status=422 if errors else 200)
