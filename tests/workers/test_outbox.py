@@ -429,6 +429,36 @@ def test_one_districts_mass_notice_does_not_starve_anothers_urgent_one(pg_setup,
     assert conn.llen("rq:queue:notify") == 100
 
 
+def test_while_the_workers_are_behind_ordinary_deliveries_wait_in_the_outbox(pg_setup, redis_server, receiver):
+    """A queue longer than the visibility timeout would have its rows claimed and queued a second time
+    (bench/notifications.py saw 12,504 jobs for 10,000 notices before the relay looked at the backlog)."""
+    app, factory = pg_setup
+    app.config["OUTBOX_MAX_BACKLOG"] = 2
+    tenant = factory.tenant("alpha", "甲区")
+    _sms(factory, tenant, receiver.url + "/sms")
+    mass = NoticeTemplate("probe.mass", "Mass", "通知", channels=("sms",))
+    users = [factory.user(tenant, phone=f"139{i:08d}") for i in range(5)]
+    with factory.as_tenant(tenant) as s:
+        for i, user in enumerate(users):
+            notify(s, user.id, "probe.mass", {}, registry=[_spec_with(mass)], event_key=f"mass-{i}")
+        s.commit()
+    with app.app_context():
+        assert relay_tenant(app, tenant.id, batch=3) == 3
+        assert relay_tenant(app, tenant.id, batch=3) == 0  # 3 waiting, 2 allowed: the other 2 stay pending
+    with factory.as_tenant(tenant) as s:
+        notify(s, users[0].id, "auth.phone_code", {"code": "1"})
+        s.commit()
+    with app.app_context():
+        assert relay_tenant(app, tenant.id, batch=3) == 1  # urgent ones still go
+    conn = redis.Redis.from_url(redis_server.url)
+    assert (conn.llen("rq:queue:notify"), conn.llen("rq:queue:notify-urgent")) == (3, 1)
+    worker = start_worker(app, redis_server.url)
+    worker.communicate(timeout=120)
+    _drain(app, redis_server.url, [tenant.id])  # the queue is short again: the rest go
+    assert {d.status for d in _deliveries(factory, tenant)} == {"sent"}
+    assert len(receiver.delivered) == 6
+
+
 @pytest.mark.config(EXTRA_MODULES=[JOB_MODULE])
 def test_cron_registers_the_relay_and_each_module_job(app):
     import importlib
@@ -550,3 +580,29 @@ def test_inbox_and_outbox_through_the_api(client, factory, tenant_a, channel, re
     again = client.post(f"/api/v1/t/alpha/admin/outbox/{delivery_id}/discard", headers=bearer(token))
     assert again.status_code == 409
     assert again.json["code"] == "conflict"
+
+
+def test_a_gateway_that_times_out_is_retried_not_lost(app, factory, tenant_a, channel, receiver, monkeypatch):
+    from saas import channels
+
+    monkeypatch.setattr(channels, "TIMEOUT", 0.3)
+    channel(tenant_a, "sms", receiver.url + "/sms")
+    receiver.mode, receiver.hang_seconds = "hang", 1.0
+    user = _user(factory, tenant_a)
+    with factory.as_tenant(tenant_a) as s:
+        notify(s, user.id, "auth.phone_code", {"code": "1"})
+        s.commit()
+    with app.app_context():
+        relay_tenant(app, tenant_a.id)
+    [row] = _deliveries(factory, tenant_a)
+    assert (row.status, row.attempts) == ("pending", 1)
+    assert "timed out" in row.last_error.lower() or "timeout" in row.last_error.lower()
+    time.sleep(1.0)
+    receiver.mode = "ok"
+    with factory.as_tenant(tenant_a) as s:
+        s.execute(sa.update(Delivery).values(next_attempt_at=dt.datetime(2000, 1, 1, tzinfo=dt.UTC)))
+        s.commit()
+    with app.app_context():
+        relay_tenant(app, tenant_a.id)
+    assert _deliveries(factory, tenant_a)[0].status == "sent"
+    assert len(receiver.delivered) == 1
