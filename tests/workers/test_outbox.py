@@ -459,6 +459,43 @@ def test_while_the_workers_are_behind_ordinary_deliveries_wait_in_the_outbox(pg_
     assert len(receiver.delivered) == 6
 
 
+def test_a_worker_that_takes_the_job_at_once_finds_the_claim_committed(pg_setup, receiver, monkeypatch):
+    """An idle worker takes a job the moment it is queued. Were the claim not committed by then, the worker
+    would skip the row the relay still locks and the notice (a phone code) would wait 5 minutes."""
+    import threading
+
+    import workers.delivery as delivery
+
+    app, factory = pg_setup
+    tenant = factory.tenant("alpha", "甲区")
+    _sms(factory, tenant, receiver.url + "/sms")
+    _fan_out(app, factory, tenant, 1)
+    enqueue, outcomes = delivery._enqueue, []
+
+    def enqueue_and_deliver_at_once(conn, tenant_id, rows, now):
+        enqueue(conn, tenant_id, rows, now)
+        worker = threading.Thread(target=lambda: outcomes.append(deliver(tenant_id, rows[0].id, app=app)))
+        worker.start()
+        worker.join(30)
+
+    monkeypatch.setattr(delivery, "_enqueue", enqueue_and_deliver_at_once)
+    with app.app_context():
+        assert relay_tenant(app, tenant.id) == 1
+    assert outcomes == ["sent"]
+    assert len(receiver.delivered) == 1
+
+
+def test_the_cron_relay_keeps_going_while_a_district_fills_its_batch(pg_setup, redis_server, receiver):
+    from workers.delivery import relay_all
+
+    app, factory = pg_setup
+    tenant = factory.tenant("alpha", "甲区")
+    _sms(factory, tenant, receiver.url + "/sms")
+    _fan_out(app, factory, tenant, 25)
+    assert relay_all(app, batch=10) == 25  # 10, 10, 5: one call, not three cron ticks
+    assert relay_all(app, batch=10, budget=0) == 0
+
+
 @pytest.mark.config(EXTRA_MODULES=[JOB_MODULE])
 def test_cron_registers_the_relay_and_each_module_job(app):
     import importlib
