@@ -137,10 +137,10 @@ def wait_until(check: Any, timeout: float, what: str, interval: float = 0.05) ->
     raise SystemExit(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
-def start_redis(procs: Processes, tmp: Path) -> str:
+def start_redis(procs: Processes, tmp: Path) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     binary = shutil.which("redis-server") or "/usr/bin/redis-server"
-    procs.start("redis", [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+    proc = procs.start("redis", [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
                           "--dir", str(tmp)])
     url = f"redis://127.0.0.1:{port}/0"
     import redis
@@ -148,7 +148,7 @@ def start_redis(procs: Processes, tmp: Path) -> str:
     client = redis.Redis.from_url(url)
     wait_until(client.ping, 10, "redis-server")
     client.close()
-    return url
+    return proc, url
 
 
 def start_receiver(procs: Processes, name: str) -> tuple[subprocess.Popen[bytes], str]:
@@ -547,7 +547,7 @@ def _run(args: argparse.Namespace, owner_url: str, app_url: str, tmp: Path, proc
     from saas import create_app, migrate
     from saas.db import make_engine
 
-    redis_url = start_redis(procs, tmp)
+    redis_server, redis_url = start_redis(procs, tmp)
     app = create_app({"DATABASE_URL": app_url, "MIGRATE_DATABASE_URL": owner_url, "DATABASE_APP_ROLE": APP_ROLE,
                       "REDIS_URL": redis_url, "SECRET_KEY": SECRET_KEY, "RATELIMIT_ENABLED": False})
     migrate.upgrade(app)
@@ -571,7 +571,7 @@ def _run(args: argparse.Namespace, owner_url: str, app_url: str, tmp: Path, proc
     print(f"delivering through the outbox: relay here, {args.workers} rq workers …", flush=True)
     workers = start_workers(procs, args.workers, redis_url, env, "ours", build_app=True)
     cpu = Cpu(owner_engine, {"rq workers": [w.pid for w in workers], "receiver": [receiver.pid],
-                             "redis": [procs.running[0].pid]})
+                             "redis": [redis_server.pid]})
     ours = run_ours(app, tenant_ids, receiver_url, args.notices, args.batch, args.timeout, args.relay_interval)
     ours["cpu_seconds"] = cpu.done()
     wait_until(lambda: outbox_counts(app, tenant_ids).get("sent", 0) >= ours["delivered"], 30,
@@ -593,7 +593,7 @@ def _run(args: argparse.Namespace, owner_url: str, app_url: str, tmp: Path, proc
     receiver2, receiver2_url = start_receiver(procs, "receiver-bare")
     bare_workers = start_workers(procs, args.workers, redis_url, env, "bare", build_app=False)
     cpu = Cpu(owner_engine, {"rq workers": [w.pid for w in bare_workers], "receiver": [receiver2.pid],
-                             "redis": [procs.running[0].pid]})
+                             "redis": [redis_server.pid]})
     bare = run_bare(redis_url, receiver2_url, posts, args.timeout)
     bare["cpu_seconds"] = cpu.done()
     for w in bare_workers:
@@ -606,6 +606,7 @@ def _run(args: argparse.Namespace, owner_url: str, app_url: str, tmp: Path, proc
     lost = args.notices - ours["delivered"]
     duplicates = ours["duplicates"]
     ratio = ours["per_second"] / bare["per_second"] if bare["per_second"] else 0.0
+    cpu_ratio = per_delivery(bare) / per_delivery(ours) if per_delivery(ours) else 0.0
     write_rate = args.notices / write_seconds
     all_sent = set(counts) == {"sent"}
     rows = [
@@ -618,6 +619,7 @@ def _run(args: argparse.Namespace, owner_url: str, app_url: str, tmp: Path, proc
          f"{ours['per_second']:.0f}  ({ours['seconds']:.1f} s; relay done after {ours['relay_seconds']} s)"),
         ("deliveries/s, bare RQ + HTTP post", f"{bare['per_second']:.0f}  ({bare['seconds']:.1f} s)"),
         ("ratio ours / bare", f"{ratio:.2f}"),
+        ("ratio by CPU per delivery, bare / ours (all parts)", f"{cpu_ratio:.2f}"),
         ("lost (notices − delivered)", str(lost)),
         ("duplicates (repeated keys at the receiver)", f"{duplicates}  ({ours['requests']} requests)"),
         ("outbox status counts", ", ".join(f"{k}={v}" for k, v in sorted(counts.items()))),
@@ -643,7 +645,8 @@ def _run(args: argparse.Namespace, owner_url: str, app_url: str, tmp: Path, proc
         "args": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items() if k != "owner_url"},
         "database": owner_url.rsplit("/", 1)[-1],
         "written_per_second": round(write_rate, 1), "write_seconds": round(write_seconds, 3),
-        "ours": ours, "bare": bare, "ratio": round(ratio, 3), "lost": lost, "duplicates": duplicates,
+        "ours": ours, "bare": bare, "ratio": round(ratio, 3), "cpu_ratio": round(cpu_ratio, 3),
+        "lost": lost, "duplicates": duplicates,
         "outbox_status": counts, "sql_statements": statements,
         "machine": {"cpus": os.cpu_count(), "load_before": load_before, "load_after": load_after,
                     "python": sys.version.split()[0]},
