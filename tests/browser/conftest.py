@@ -33,7 +33,8 @@ sync_api = pytest.importorskip("playwright.sync_api")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """The app served by gunicorn on a fresh, migrated and seeded database."""
     if not Path(CHROMIUM).exists():
-        pytest.skip(f"no chromium at {CHROMIUM} (apt-get install chromium)")
+        # a missing browser is a failure, not a skip: `make test` installs it; deselect with -m "not browser"
+        pytest.fail(f"no chromium at {CHROMIUM} (apt-get install chromium)")
     with live_server(tmp_path_factory.mktemp("live")) as server:
         yield server
 
