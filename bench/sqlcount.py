@@ -10,34 +10,17 @@ which is why tests/kernel/test_query_counts.py asserts them while the load figur
 from __future__ import annotations
 
 import argparse
-import contextlib
 import statistics
 import time
-from collections.abc import Iterator
 from typing import Any
 
-import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 
 from bench import common
 from bench.endpoints import Endpoint, by_name
 from bench.seed import read_state
-
-
-@contextlib.contextmanager
-def statements() -> Iterator[list[str]]:
-    """Every statement any engine sends while the block runs."""
-    seen: list[str] = []
-
-    def listener(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        seen.append(statement)
-
-    sa.event.listen(sa.Engine, "before_cursor_execute", listener)
-    try:
-        yield seen
-    finally:
-        sa.event.remove(sa.Engine, "before_cursor_execute", listener)
+from saas.db import statements
 
 
 def make_app() -> Flask:

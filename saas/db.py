@@ -258,3 +258,18 @@ def apply_security(conn: sa.Connection, app_role: str) -> None:
         conn.exec_driver_sql(
             f"CREATE POLICY tenant_isolation ON {name} USING ({expr}) WITH CHECK ({expr})"
         )
+
+
+@contextlib.contextmanager
+def statements() -> Iterator[list[str]]:
+    """Every SQL statement any engine sends while the block runs (the query-count test and bench/sqlcount)."""
+    seen: list[str] = []
+
+    def listener(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        seen.append(statement)
+
+    event.listen(sa.Engine, "before_cursor_execute", listener)
+    try:
+        yield seen
+    finally:
+        event.remove(sa.Engine, "before_cursor_execute", listener)

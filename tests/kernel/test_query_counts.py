@@ -8,17 +8,15 @@ same. SQLAlchemy's selectin loads go in chunks of 500 keys, which is why the lar
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
 from flask import Flask
 
 from blueprints.grid_cases.models import CaseCategory
 from saas import create_app, db
 from saas.audit import AuditEntry
+from saas.db import statements
 from saas.ids import new_id
 from saas.modules import ModuleSpec, Setting
 from tenants import services
@@ -43,20 +41,6 @@ API = [
     "/api/v1/t/alpha/org/units?limit=200",
     "/api/v1/t/alpha/grid_cases/categories",
 ]
-
-
-@contextlib.contextmanager
-def statements() -> Iterator[list[str]]:
-    seen: list[str] = []
-
-    def listener(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        seen.append(statement)
-
-    sa.event.listen(sa.Engine, "before_cursor_execute", listener)
-    try:
-        yield seen
-    finally:
-        sa.event.remove(sa.Engine, "before_cursor_execute", listener)
 
 
 def add_rows(factory: Any, tenant: Any, start: int, stop: int) -> None:
