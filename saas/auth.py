@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
+import sqlalchemy.orm as so
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from flask import abort, current_app, g, redirect, request, session, url_for
@@ -147,14 +148,16 @@ class StaffPhone(Exception):
     """The number belongs to a staff account, which signs in with its password, never with a phone code."""
 
 
-def citizen_for_phone(phone: str) -> User:
-    user = db.session.scalars(sa.select(User).where(User.phone == phone)).first()
+def citizen_for_phone(phone: str, session: so.Session | None = None) -> User:
+    """The resident with this phone number in the session's tenant, made on first use."""
+    s = session if session is not None else db.session()
+    user = s.scalars(sa.select(User).where(User.phone == phone)).first()
     if user is not None and user.kind != "citizen":
         raise StaffPhone(phone)
     if user is None:
         user = User(name=phone[:3] + "****" + phone[-4:], phone=phone, kind="citizen")
-        db.session.add(user)
-        db.session.flush()
+        s.add(user)
+        s.flush()
     return user
 
 

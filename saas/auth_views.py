@@ -81,7 +81,8 @@ def logout() -> Any:
 def citizen() -> Any:
     """A resident asks for a code to the phone; the code goes out through the notification layer."""
     errors: dict[str, list[str]] = {}
-    form: dict[str, Any] = {"next": request.args.get("next", "")}
+    # a module's page may send the resident here with the number already typed (`phone`) and where to go after
+    form: dict[str, Any] = {"next": request.args.get("next", ""), "phone": request.args.get("phone", "")[:20]}
     if request.method == "POST":
         form = dict(request.form)
         data, errors = load_form(PhoneSchema(), request.form)

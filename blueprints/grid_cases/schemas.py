@@ -1,17 +1,41 @@
-"""Field rules of grid cases, shared by the API and the pages."""
+"""Field rules of grid cases, shared by the API and the pages (form posts load the same schemas)."""
 
 from __future__ import annotations
 
 import marshmallow as ma
 
-from saas.schemas import Schema, Text
+from blueprints.grid_cases.models import NOTE_KINDS, RATINGS, STATES, URGENCIES
+from saas.schemas import Id, Phone, Schema, Text
+
+CODE = ma.validate.Regexp(r"^[A-Za-z0-9_-]+$")
+STATE_FILTERS = (*STATES, "open", "final")
+
+
+# --- categories -------------------------------------------------------------------------------------
 
 
 class CategoryIn(Schema):
-    code = Text(required=True, max_length=32, validate=[ma.validate.Regexp(r"^[A-Za-z0-9_-]+$")])
+    code = Text(required=True, max_length=32, validate=[CODE])
     name = Text(required=True, max_length=60)
-    department_code = Text(load_default="", max_length=64)
-    deadline_days = ma.fields.Integer(load_default=5, validate=ma.validate.Range(min=1, max=90), strict=False)
+    department_code = Text(load_default="", max_length=64,
+                           metadata={"description": "The department cases of this category are dispatched to"})
+    deadline_days = ma.fields.Integer(load_default=5, validate=ma.validate.Range(min=1, max=90), strict=False,
+                                      metadata={"description": "Working days to resolve an ordinary case"})
+    urgent_hours = ma.fields.Integer(load_default=8, validate=ma.validate.Range(min=1, max=240), strict=False,
+                                     metadata={"description": "Working hours to resolve an urgent case"})
+    public = ma.fields.Boolean(load_default=True,
+                               metadata={"description": "Cases of this category are listed publicly (Open311)"})
+    description = Text(load_default="", max_length=200)
+
+
+class CategoryPatch(Schema):
+    name = Text(max_length=60, min_length=1)
+    department_code = Text(max_length=64, metadata={"description": "Empty: no default department"})
+    deadline_days = ma.fields.Integer(validate=ma.validate.Range(min=1, max=90), strict=False)
+    urgent_hours = ma.fields.Integer(validate=ma.validate.Range(min=1, max=240), strict=False)
+    public = ma.fields.Boolean()
+    description = Text(max_length=200)
+    active = ma.fields.Boolean(metadata={"description": "False: no longer offered for new cases"})
 
 
 class CategoryOut(Schema):
@@ -19,5 +43,253 @@ class CategoryOut(Schema):
     code = ma.fields.String()
     name = ma.fields.String()
     department_code = ma.fields.String(allow_none=True)
+    department_name = ma.fields.String(allow_none=True)
     deadline_days = ma.fields.Integer()
+    urgent_hours = ma.fields.Integer()
+    public = ma.fields.Boolean()
+    description = ma.fields.String()
     active = ma.fields.Boolean()
+
+
+# --- cases --------------------------------------------------------------------------------------------
+
+
+class CaseIn(Schema):
+    """A report. Staff give `source` patrol (default), phone or hotline; a resident's phone call needs the
+    resident's number."""
+
+    category_code = Text(required=True, max_length=32, metadata={"description": "A category code of the district"})
+    location_code = Text(load_default=None, allow_none=True, max_length=64, metadata={
+        "description": "Code of the grid, compound, building or unit where the problem is"})
+    urgency = ma.fields.String(load_default="normal", validate=ma.validate.OneOf(URGENCIES))
+    address = Text(load_default="", max_length=200, metadata={"description": "Free address, e.g. 3号楼2单元门口"})
+    lat = ma.fields.Float(load_default=None, allow_none=True, validate=ma.validate.Range(min=-90, max=90))
+    lng = ma.fields.Float(load_default=None, allow_none=True, validate=ma.validate.Range(min=-180, max=180))
+    description = Text(required=True, max_length=2000, min_length=2)
+    source = ma.fields.String(load_default="patrol", validate=ma.validate.OneOf(("patrol", "phone", "hotline")))
+    source_ref = Text(load_default=None, allow_none=True, max_length=80,
+                      metadata={"description": "The hotline's own ticket number, for a hotline case"})
+    reporter_name = Text(load_default="", max_length=80)
+    reporter_phone = Phone(load_default=None, allow_none=True)
+
+
+class PublicCaseIn(Schema):
+    """A resident's report through the public form (the phone is verified by a code)."""
+
+    category_code = Text(required=True, max_length=32)
+    location_code = Text(required=True, max_length=64)
+    address = Text(load_default="", max_length=200)
+    description = Text(required=True, max_length=2000, min_length=2)
+    reporter_name = Text(load_default="", max_length=80)
+    source = ma.fields.String(load_default="web", validate=ma.validate.OneOf(("web", "qr")))
+
+
+class CaseFilter(Schema):
+    class Meta:
+        unknown = ma.EXCLUDE
+
+    view = ma.fields.String(load_default="area", metadata={
+        "description": "area, new, accept, todo, department, verify, overdue, claimed or mine"})
+    q = Text(load_default="", max_length=80, metadata={"description": "A case number, or words of the text"})
+    category = Text(load_default="", max_length=32)
+    state = ma.fields.String(load_default="", validate=ma.validate.OneOf(("", *STATE_FILTERS)))
+    grid = Text(load_default="", max_length=64, metadata={"description": "Code of a grid, community or street"})
+    urgency = ma.fields.String(load_default="", validate=ma.validate.OneOf(("", *URGENCIES)))
+    since = ma.fields.Date(load_default=None, allow_none=True)
+    until = ma.fields.Date(load_default=None, allow_none=True)
+    overdue = ma.fields.Boolean(load_default=False)
+    before = Id(load_default=None, allow_none=True, metadata={"description": "Keyset cursor: `next` of the page"})
+    limit = ma.fields.Integer(load_default=30, validate=ma.validate.Range(min=1, max=200), strict=False)
+
+
+class TransitionIn(Schema):
+    action = ma.fields.String(required=True, metadata={"description": "accept, reject, send_down, handle, escalate, "
+                                                       "dispatch, take, return, request_extension, "
+                                                       "approve_extension, refuse_extension, resolve, verify, "
+                                                       "send_back, close or rate"})
+    version = ma.fields.Integer(required=True, strict=False, validate=ma.validate.Range(min=1, max=2**31 - 1),
+                                metadata={"description": "The case's version as read: a stale one is refused (409)"})
+    note = Text(load_default="", max_length=1000)
+    department_code = Text(load_default="", max_length=64, metadata={"description": "dispatch: the department"})
+    days = ma.fields.Integer(load_default=None, allow_none=True, strict=False,
+                             validate=ma.validate.Range(min=1, max=30),
+                             metadata={"description": "request_extension: working days asked for"})
+    result = Text(load_default="", max_length=2000, metadata={"description": "resolve: what was done"})
+    rating = ma.fields.String(load_default=None, allow_none=True, validate=ma.validate.OneOf(RATINGS),
+                              metadata={"description": "rate: satisfied, basically or unsatisfied"})
+    comment = Text(load_default="", max_length=500)
+
+
+class PhotoOut(Schema):
+    id = ma.fields.String()
+    stage = ma.fields.String()
+    width = ma.fields.Integer()
+    height = ma.fields.Integer()
+    size = ma.fields.Integer()
+    created_at = ma.fields.DateTime()
+    url = ma.fields.String()
+
+
+class EventOut(Schema):
+    id = ma.fields.String()
+    at = ma.fields.DateTime()
+    action = ma.fields.String()
+    label = ma.fields.String()
+    actor = ma.fields.String(metadata={"description": "The person's name (staff only; residents see the role)"})
+    role = ma.fields.String()
+    from_state = ma.fields.String(allow_none=True)
+    to_state = ma.fields.String(allow_none=True)
+    note = ma.fields.String()
+    public = ma.fields.Boolean()
+    data = ma.fields.Dict()
+
+
+class CaseOut(Schema):
+    id = ma.fields.String()
+    number = ma.fields.String()
+    state = ma.fields.String()
+    state_label = ma.fields.String()
+    source = ma.fields.String()
+    urgency = ma.fields.String()
+    category_code = ma.fields.String(allow_none=True)
+    category = ma.fields.String()
+    street = ma.fields.String()
+    community = ma.fields.String()
+    grid = ma.fields.String()
+    grid_code = ma.fields.String(allow_none=True)
+    compound = ma.fields.String()
+    building = ma.fields.String()
+    address = ma.fields.String()
+    lat = ma.fields.Float(allow_none=True)
+    lng = ma.fields.Float(allow_none=True)
+    description = ma.fields.String()
+    level = ma.fields.String(metadata={"description": "The unit holding the case now"})
+    level_code = ma.fields.String(allow_none=True)
+    department = ma.fields.String()
+    department_code = ma.fields.String(allow_none=True)
+    reporter_name = ma.fields.String()
+    reporter_phone = ma.fields.String(metadata={"description": "Masked: 138****5678"})
+    deadline_at = ma.fields.DateTime(allow_none=True, metadata={"description": "When the current step is due"})
+    resolve_by = ma.fields.DateTime(allow_none=True)
+    overdue = ma.fields.Boolean()
+    created_at = ma.fields.DateTime()
+    updated_at = ma.fields.DateTime()
+    resolved_at = ma.fields.DateTime(allow_none=True)
+    closed_at = ma.fields.DateTime(allow_none=True)
+    result = ma.fields.String(allow_none=True)
+    rating = ma.fields.String(allow_none=True)
+    rating_comment = ma.fields.String(allow_none=True)
+    reopened = ma.fields.Integer()
+    extension_days = ma.fields.Integer(allow_none=True)
+    common_problem_id = ma.fields.String(allow_none=True)
+    version = ma.fields.Integer()
+    actions = ma.fields.List(ma.fields.String(), metadata={"description": "What the caller may do now"})
+
+
+class CaseDetailOut(CaseOut):
+    timeline = ma.fields.List(ma.fields.Nested(EventOut))
+    photos = ma.fields.List(ma.fields.Nested(PhotoOut))
+
+
+class CasePage(Schema):
+    items = ma.fields.List(ma.fields.Nested(CaseOut))
+    next = ma.fields.String(allow_none=True, metadata={"description": "Pass as `before` for the next page"})
+
+
+# --- quick notes, claims, common problems ----------------------------------------------------------
+
+
+class NoteIn(Schema):
+    kind = ma.fields.String(load_default="patrol", validate=ma.validate.OneOf(NOTE_KINDS))
+    text = Text(required=True, max_length=200, min_length=1)
+    grid_code = Text(load_default="", max_length=64)
+
+
+class NoteFilter(Schema):
+    class Meta:
+        unknown = ma.EXCLUDE
+
+    kind = ma.fields.String(load_default="", validate=ma.validate.OneOf(("", *NOTE_KINDS)))
+    all = ma.fields.Boolean(load_default=False, metadata={"description": "The notes of every grid one sees"})
+    before = Id(load_default=None, allow_none=True)
+    limit = ma.fields.Integer(load_default=30, validate=ma.validate.Range(min=1, max=200), strict=False)
+
+
+class NoteOut(Schema):
+    id = ma.fields.String()
+    kind = ma.fields.String()
+    kind_label = ma.fields.String()
+    text = ma.fields.String()
+    grid = ma.fields.String()
+    grid_code = ma.fields.String(allow_none=True)
+    author = ma.fields.String()
+    created_at = ma.fields.DateTime()
+    case_id = ma.fields.String(allow_none=True)
+    case_number = ma.fields.String(allow_none=True)
+    photos = ma.fields.List(ma.fields.String())
+
+
+class NotePage(Schema):
+    items = ma.fields.List(ma.fields.Nested(NoteOut))
+    next = ma.fields.String(allow_none=True)
+
+
+class PromoteIn(Schema):
+    category_code = Text(required=True, max_length=32)
+    urgency = ma.fields.String(load_default="normal", validate=ma.validate.OneOf(URGENCIES))
+    description = Text(load_default="", max_length=2000)
+    address = Text(load_default="", max_length=200)
+    location_code = Text(load_default="", max_length=64)
+
+
+class ClaimIn(Schema):
+    compound_code = Text(required=True, max_length=64)
+
+
+class ClaimOut(Schema):
+    id = ma.fields.String()
+    compound_code = ma.fields.String()
+    compound = ma.fields.String()
+    created_at = ma.fields.DateTime()
+
+
+class CommonLinkIn(Schema):
+    place_code = Text(required=True, max_length=64, metadata={"description": "The compound or building"})
+    category_code = Text(required=True, max_length=32)
+    title = Text(load_default="", max_length=120)
+    case_ids = ma.fields.List(Id(), load_default=None, allow_none=True,
+                              metadata={"description": "Only these cases (default: every open one of the group)"})
+
+
+class CommonResolveIn(Schema):
+    result = Text(required=True, max_length=2000, min_length=1)
+
+
+class SuggestionOut(Schema):
+    place_id = ma.fields.String()
+    place = ma.fields.String()
+    place_kind = ma.fields.String()
+    place_code = ma.fields.String()
+    category_id = ma.fields.String()
+    category_code = ma.fields.String()
+    category = ma.fields.String()
+    count = ma.fields.Integer()
+    since = ma.fields.DateTime()
+
+
+class CommonOut(Schema):
+    id = ma.fields.String()
+    title = ma.fields.String()
+    state = ma.fields.String()
+    place = ma.fields.String()
+    category = ma.fields.String()
+    created_at = ma.fields.DateTime()
+    result = ma.fields.String(allow_none=True)
+    resolved_at = ma.fields.DateTime(allow_none=True)
+    cases = ma.fields.List(ma.fields.String(), metadata={"description": "Numbers of the linked cases"})
+
+
+class RatingIn(Schema):
+    rating = ma.fields.String(required=True, validate=ma.validate.OneOf(RATINGS))
+    comment = Text(load_default="", max_length=500)
+    version = ma.fields.Integer(required=True, strict=False, validate=ma.validate.Range(min=1, max=2**31 - 1))
