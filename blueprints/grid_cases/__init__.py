@@ -81,10 +81,12 @@ module = ModuleSpec(
         "grid_cases.cards": _l("Edit and print contact cards"),
         "grid_cases.configure": _l("Edit categories and deadlines"),
         "grid_cases.stats": _l("See case statistics"),
+        "grid_cases.import": _l("Import hotline tickets as cases"),
     },
     grants={
         "district_admin": ("grid_cases.view", "grid_cases.report", "grid_cases.accept", "grid_cases.dispatch",
-                           "grid_cases.common", "grid_cases.cards", "grid_cases.configure", "grid_cases.stats"),
+                           "grid_cases.common", "grid_cases.cards", "grid_cases.configure", "grid_cases.stats",
+                           "grid_cases.import"),
         "street_officer": ("grid_cases.view", "grid_cases.report", "grid_cases.accept", "grid_cases.dispatch",
                            "grid_cases.common", "grid_cases.stats"),
         "community_cadre": ("grid_cases.view", "grid_cases.report", "grid_cases.accept", "grid_cases.claim",
@@ -113,6 +115,7 @@ module = ModuleSpec(
         NavEntry("grid_cases.notes", _l("Quick notes"), "grid_cases.report"),
         NavEntry("grid_cases.claims", _l("My compounds"), "grid_cases.claim"),
         NavEntry("grid_cases.common", _l("Common problems"), "grid_cases.common"),
+        NavEntry("grid_cases.hotline", _l("Hotline import"), "grid_cases.import"),
         NavEntry("grid_cases.categories", _l("Case categories"), "grid_cases.view"),
     ),
     widgets=(

@@ -562,11 +562,16 @@ def api_operations(doc: dict[str, Any], slug: str, known: dict[str, list[str]]) 
             yield Operation(method, path, urls, media, schema.get("properties", {}), schema.get("required", []))
 
 
+def is_file(prop: dict[str, Any]) -> bool:
+    """A file field of a multipart body: one file, or a list of files."""
+    return prop.get("format") == "binary" or (prop.get("items") or {}).get("format") == "binary"
+
+
 def send(client: FlaskClient, op: Operation, url: str, body: Any, headers: dict[str, str]) -> Any:
     if op.media == "multipart/form-data":
         data = {}
         for name, value in (body if isinstance(body, dict) else {}).items():
-            if op.properties.get(name, {}).get("format") == "binary":
+            if is_file(op.properties.get(name, {})):
                 data[name] = (str(value).encode("utf-8", "surrogatepass"), "fuzz.csv")
             elif form_value(value) is not MISSING:
                 data[name] = form_value(value)
@@ -676,7 +681,7 @@ def test_an_upload_over_the_real_limit_gets_413(app, district, operator_id):
         assert response.status_code == 413, form.action
         assert 'class="error-page"' in response.get_data(as_text=True)
     for op in api_uploads:
-        name = next(n for n, p in op.properties.items() if p.get("format") == "binary")
+        name = next(n for n, p in op.properties.items() if is_file(p))
         response = app.test_client().open(op.urls[0], method=op.method, headers=bearer(district.token),
                                           **multipart({name: (blob, "big.csv")}))
         assert response.status_code == 413, op.label

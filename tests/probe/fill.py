@@ -215,7 +215,82 @@ def _build_district(factory: Factory, slug: str, name_zh: str, mark: str, phone_
             grid_cases.add_category(s, admin, {"code": f"{slug}-cat", "name": f"{mark}秘类别", "deadline_days": 4,
                                                "department_code": f"{slug}-dept"})
         s.commit()
+    if "grid_cases" in registry:
+        _grid_cases(factory, tenant, slug, mark, phone_head, users)
     return _Built(tenant.id, slug, (tenant.name_zh, tenant.name_en), people, list(registry.keys()), [secret])
+
+
+def _grid_cases(factory: Factory, tenant: Any, slug: str, mark: str, phone_head: str, users: dict[str, Any]) -> None:
+    """Cases in several steps, with photos, timelines and ratings, a quick note, a claimed compound and a common
+    problem, made by the district's own people through the module's services (so every grid_cases table holds
+    rows of the district). The role holders get a second grant on the unit where their role acts."""
+    import io
+
+    from PIL import Image
+
+    from blueprints.grid_cases.services import act, report_case
+    from blueprints.grid_cases.services.base import Actor
+    from blueprints.grid_cases.services.common import link_common
+    from blueprints.grid_cases.services.notes import add_note, claim_compound
+    from blueprints.grid_cases.services.photos import Upload
+    from tenants import services as tenant_services
+
+    book = factory.app.extensions["saas.roles"]
+    with factory.as_tenant(tenant) as s:
+        # the districts' case numbers differ (AL-..., BE-...), so B's numbers are B's own values
+        tenant_services.update_module_settings(s, factory.app.extensions["saas.modules"], None, "grid_cases",
+                                               {"case_prefix": slug[:2].upper()})
+        s.commit()
+    for role, unit in (("grid_worker", "grid"), ("community_cadre", "community"), ("street_officer", "street"),
+                       ("dept_handler", "dept")):
+        with factory.as_tenant(tenant) as s:
+            user = s.scalars(sa.select(User).where(User.id == users[role].id)).one()
+            tenant_services.grant_role(s, book, None, user, role, tenant_services.org_unit_by_code(s, f"{slug}-{unit}"))
+            s.commit()
+    out = io.BytesIO()
+    Image.new("RGB", (24, 16), (10, 120, 200)).save(out, "JPEG")
+    photo = (Upload(f"{slug}-photo.jpg", out.getvalue()),)
+
+    def step(who: str, case: Any, action: str, **data: Any) -> Any:
+        with factory.as_tenant(tenant) as s:
+            person = s.scalars(sa.select(User).where(User.id == users[who].id)).one()
+            done = act(s, tenant, Actor(person, book, frozenset({"grid_cases"})), case.id, action,
+                       {"version": case.version, **data})
+            s.commit()
+            return done
+
+    def report(who: str, text: str, **data: Any) -> Any:
+        with factory.as_tenant(tenant) as s:
+            person = s.scalars(sa.select(User).where(User.id == users[who].id)).one()
+            case = report_case(s, tenant, Actor(person, book, frozenset({"grid_cases"})), {
+                "category_code": f"{slug}-cat", "location_code": f"{slug}-compound", "description": text,
+                "address": f"{mark}秘地址", **data}, photo, source="web" if who == "citizen" else "patrol")
+            s.commit()
+            return case
+
+    report("citizen", f"{mark}秘居民反映")
+    report("citizen", f"{mark}秘居民二次反映")
+    with factory.as_tenant(tenant) as s:
+        cadre = s.scalars(sa.select(User).where(User.id == users["community_cadre"].id)).one()
+        cadre_actor = Actor(cadre, book, frozenset({"grid_cases"}))
+        claim_compound(s, cadre_actor, f"{slug}-compound")
+        link_common(s, tenant, cadre_actor, place_code=f"{slug}-compound", category_code=f"{slug}-cat",
+                    title=f"{mark}秘共性问题")
+        worker = s.scalars(sa.select(User).where(User.id == users["grid_worker"].id)).one()
+        add_note(s, tenant, Actor(worker, book, frozenset({"grid_cases"})),
+                 {"kind": "patrol", "text": f"{mark}秘随手记"}, photo)
+        s.commit()
+    fixed = report("grid_worker", f"{mark}秘巡查发现", reporter_phone=f"{phone_head}8888")
+    for action, extra in (("handle", {}), ("resolve", {"result": f"{mark}秘办理结果"}), ("verify", {}),
+                          ("close", {})):
+        fixed = step("grid_worker", fixed, action, **extra)
+    sent = report("grid_worker", f"{mark}秘派遣事件")
+    for who, action, extra in (("grid_worker", "escalate", {"note": f"{mark}秘上报理由"}),
+                               ("community_cadre", "accept", {}), ("community_cadre", "escalate", {}),
+                               ("street_officer", "accept", {}),
+                               ("street_officer", "dispatch", {"department_code": f"{slug}-dept"}),
+                               ("dept_handler", "take", {})):
+        sent = step(who, sent, action, **extra)
 
 
 def _cookie(app: Flask, data: dict[str, Any]) -> str:
@@ -269,9 +344,26 @@ def _identifying(text: str) -> bool:
     return len(text) >= (4 if text.isascii() else 2) and not _DAY.fullmatch(text)
 
 
+# what a district publishes on its doors (the public report form, the contact card's QR code): the names and
+# codes of its streets, communities and grids, and its case categories. Anyone may read them on B's own pages;
+# on A's pages they are still B's data.
+PUBLISHED_UNIT_KINDS = ("street", "community", "grid")
+
+
+def _published(rows: dict[str, list[dict[str, Any]]]) -> set[str]:
+    out: set[str] = set()
+    for row in rows.get("org_units", []):
+        if row["kind"] in PUBLISHED_UNIT_KINDS:
+            out |= {row["name"], row["code"]}
+    for row in rows.get("grid_cases_categories", []):
+        out |= {row["name"], row["code"], row.get("description") or ""}
+    return out
+
+
 def _district(built: _Built, own: dict[str, list[dict[str, Any]]], other: dict[str, list[dict[str, Any]]]) -> District:
     others = {s for rs in other.values() for r in rs for v in r.values() for s in _leaves(v)}
-    public = frozenset(x for x in (built.slug, *built.names) if x)
+    # what both districts hold (the default categories) is vocabulary, not data of either
+    public = frozenset(x for x in (built.slug, *built.names, *(_published(own) - others)) if x)
     private: set[str] = set()
     ids: dict[str, list[int]] = defaultdict(list)
     columns: dict[str, list[str]] = defaultdict(list)
@@ -397,6 +489,31 @@ FILLERS: dict[str, Filler] = {
     "channel": channels,
     "module": module_keys,
     "slug": lambda b, _n, _e: [b.slug],
+    "number": column("grid_cases_cases.number"),
+    "q": column("users.name"),
+    # grid cases: B's own texts, codes and people, so a request reaches the look-ups
+    "category_code": column("grid_cases_categories.code"),
+    "category": column("grid_cases_categories.code"),
+    "place_code": column("org_units.code"),
+    "compound_code": column("org_units.code"),
+    "grid": column("org_units.code"),
+    "grid_code": column("org_units.code"),
+    "reporter_phone": column("users.phone"),
+    "reporter_name": column("users.name"),
+    "description": column("grid_cases_cases.description"),
+    "result": column("grid_cases_cases.result"),
+    "text": column("grid_cases_notes.text"),
+    "comment": column("grid_cases_cases.description"),
+    "address": column("grid_cases_cases.address"),
+    "case_ids": lambda b, _n, _e: [[str(i) for i in b.ids.get("grid_cases_cases", [])[:2]]],
+    "version": fixed(1),
+    "rating": fixed("satisfied"),
+    "urgency": fixed("normal"),
+    "source": fixed("patrol"),
+    "stage": fixed("report"),
+    "size": fixed("thumb"),
+    "view": fixed("area"),
+    "state": fixed("open"),
     # people
     "phone": column("users.phone"),
     "mobile": column("users.phone"),
@@ -408,7 +525,6 @@ FILLERS: dict[str, Filler] = {
     "name_zh": column("org_units.name"),
     "name_en": column("org_units.name"),
     "actor": column("users.name"),
-    "q": column("users.name"),
     "title": column("notifications.title", "name"),
     "body": column("notifications.body", "name"),
     "note": column("calendar_days.note", "name"),

@@ -6,7 +6,7 @@ and module roles; a session cookie for pages, the person's API token for /api/),
 platform operator (B's URLs only) and by nobody at all; B's real token is sent to A's API as well:
 
 - B's URL with B's ids, codes, days and tokens: the answer is 401, 403, 404, or a redirect to B's own
-  sign-in page ("not signed in there");
+  sign-in page for staff or for residents ("not signed in there");
 - A's URL with B's ids in the URL: 401, 403, 404 or 422; with B's values only in the query or body, any
   answer below 500; B's token at A's API: 401;
 - routes outside any district (`/lang`, `/platform/...`): a redirect, 401, 403 or 404.
@@ -21,9 +21,11 @@ what the probe itself wrote into A; nothing else of B may appear. Reads run befo
 as built. After each write that got through, B's rows (read as the owner) must be as before, and after
 every write B's staged import (a file waiting for its confirmation) must still be there. Never a 500.
 
-A district's doors (`TENANT_DOORS`: sign in, ask for a phone code, the welcome page) answer strangers by
-design; they are probed first, with the same data search, before B's rows are snapshotted (asking for a
-phone code writes one). Routes that hold no district data and answer anyone are listed in
+A district's doors (`TENANT_DOORS`: sign in, ask for a phone code, the welcome page, the residents' report
+form) answer strangers by design; they are probed first, with the same data search, before B's rows are
+snapshotted (asking for a phone code writes one). What a district publishes on its doors (the names and codes
+of its streets, communities and grids, its case categories: fill.PUBLISHED_UNIT_KINDS) may appear on B's own
+pages; on A's pages it is still B's data. Routes that hold no district data and answer anyone are listed in
 `PUBLIC_ROUTES` with the reason; that list is kept small. A URL variable the fillers (fill.py) cannot
 fill fails the probe with the route's name.
 
@@ -74,6 +76,9 @@ TENANT_DOORS: dict[str, str] = {
     "auth.logout": "signing out needs no one signed in",
     "auth.citizen": "a resident asks for a phone code",
     "auth.citizen_verify": "a resident enters the phone code",
+    "grid_cases.report": "a resident reports a problem without an account (the phone is verified by a code)",
+    "grid_cases.report_code": "the public report form sends the resident's phone code",
+    "grid_cases.track": "a resident follows a case by its number: sends them to the residents' sign-in",
 }
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 REDIRECTS = {301, 302, 303, 307, 308}
@@ -135,6 +140,10 @@ def _type(schema: dict[str, Any]) -> str:
     return kind
 
 
+def _is_file(prop: dict[str, Any]) -> bool:
+    return prop.get("format") == "binary" or (prop.get("items") or {}).get("format") == "binary"
+
+
 def api_variant(world: World, spec: dict[str, Any], rule: Rule, method: str) -> dict[str, Any] | None:
     """Query and body of the OpenAPI operation, every field filled with B's values."""
     op = spec.get("paths", {}).get(_openapi_path(rule), {}).get(method.lower())
@@ -149,12 +158,12 @@ def api_variant(world: World, spec: dict[str, Any], rule: Rule, method: str) -> 
         schema = _resolve(spec, media.get("schema", {}))
         props = {k: _resolve(spec, v) for k, v in schema.get("properties", {}).items() if not v.get("readOnly")}
         values = {k: fill.field_value(b, k, endpoint, _type(v)) for k, v in props.items()
-                  if v.get("format") != "binary"}
+                  if not _is_file(v)}
         if mimetype == "application/json":
             out["json_body"] = values
         else:
             form = {k: fill.as_form(v) for k, v in values.items()}
-            files = [k for k, v in props.items() if v.get("format") == "binary"]
+            files = [k for k, v in props.items() if _is_file(v)]
             form.update({k: fill.csv_upload(fill.sample(b, endpoint)) for k in files})
             out["form"] = form
     return out if any(out.values()) else None
@@ -314,7 +323,9 @@ def is_rls_refusal(error: BaseException) -> bool:
 
 
 def _login_redirect(answer: Answer, slug: str) -> bool:
-    return answer.status in REDIRECTS and urlsplit(answer.location).path == f"/t/{slug}/login"
+    """A redirect to the district's staff or residents' sign-in page: "not signed in there"."""
+    return answer.status in REDIRECTS and urlsplit(answer.location).path in (f"/t/{slug}/login",
+                                                                             f"/t/{slug}/citizen")
 
 
 def judge_status(world: World, probe: Probe, answer: Answer) -> str | None:
@@ -502,7 +513,9 @@ def test_the_probe_covers_every_route_and_role(app):
     b = world.b
     assert str(b.tenant_id) in b.private
     assert b.tokens[0] in b.private
-    assert {"beta-street", "乙秘人员00", "13976540000", "139****0000", "乙秘调休"} <= b.private
+    assert {"beta-compound", "乙秘人员00", "13976540000", "139****0000", "乙秘调休", "乙秘居民反映"} <= b.private
+    # what B publishes on its doors: its streets, communities, grids and its own categories
+    assert {"beta-street", "乙秘网格", "beta-cat", "乙秘类别"} <= b.public
     assert not {"grid_worker", "供水", "Asia/Shanghai"} & b.private
 
 

@@ -566,7 +566,9 @@ def test_embedded_scheduler_relays_and_runs_periodic_jobs(app, factory, channel,
         s.commit()
     job_calls.clear()
     scheduler = InProcessScheduler(app, relay_every=0.1)
-    assert scheduler.crons == {("probe", "tick"): "*/5 * * * *"}
+    # every module's periodic jobs are on the schedule, each with its own cron
+    assert scheduler.crons[("probe", "tick")] == "*/5 * * * *"
+    assert scheduler.crons[("grid_cases", "supervise_overdue")] == "*/15 * * * *"
     scheduler.due[("probe", "tick")] = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)  # as if five minutes had passed
     scheduler.start()
     try:

@@ -18,6 +18,7 @@ from blueprints.grid_cases.services.cases import (
     case_rows,
     get_case,
     list_cases,
+    open_case_for_module,
     report_case,
     scope,
     timeline,
@@ -38,5 +39,5 @@ __all__ = [
     "DEFAULT_CATEGORIES", "MODULE", "STATE_LABELS", "TRANSITIONS", "Actor", "Refused", "ServiceError", "act",
     "add_category", "available_actions", "case_query", "case_rows", "categories_out", "category_by_code",
     "category_out", "department_by_code", "ensure_default_categories", "get_case", "list_cases",
-    "list_categories", "report_case", "scope", "settings", "timeline", "update_category",
+    "list_categories", "open_case_for_module", "report_case", "scope", "settings", "timeline", "update_category",
 ]

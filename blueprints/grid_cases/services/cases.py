@@ -469,14 +469,15 @@ def act(session: so.Session, tenant: Tenant, actor: Actor, case_id: int, action:
     if transition.note == "required" and not note:
         raise ServiceError({"note": _("Please say why.")})
     pictures = check_uploads(uploads, conf["photo_max_mb"] * 1024 * 1024) if uploads else []
-    event = _apply(session, tenant, actor, case, transition, role, {**data, "note": note}, conf, cal,
-                   set(actor.enabled))
-    for photo in photo_rows(pictures, stage="verify" if action in ("verify", "send_back") else "result",
-                            uploaded_by_id=actor.id, case_id=case.id, event_id=event.id):
-        session.add(photo)
     try:
+        event = _apply(session, tenant, actor, case, transition, role, {**data, "note": note}, conf, cal,
+                       set(actor.enabled))
+        for photo in photo_rows(pictures, stage="verify" if action in ("verify", "send_back") else "result",
+                                uploaded_by_id=actor.id, case_id=case.id, event_id=event.id):
+            session.add(photo)
         session.flush()
     except so.exc.StaleDataError:
+        # the row's version moved under us (a flush, or an autoflush of one of the queries above)
         session.rollback()
         raise Refused(_("Someone else changed this case first; reload it and try again."), 409) from None
     return case
@@ -1033,3 +1034,18 @@ def add_photos(session: so.Session, tenant: Tenant, actor: Actor, case_id: int, 
     session.add_all(rows)
     session.flush()
     return rows
+
+
+def open_case_for_module(session: so.Session, tenant: Tenant, module_key: str, ref: str, data: dict[str, Any],
+                         *, enabled: Iterable[str] | None = None) -> GridCase:
+    """Another module's way to open a case (an elderly visit that finds a hazard): reported by the system on the
+    module's behalf, `source` "module" and `source_ref` "<module>:<ref>", waiting for acceptance at its level.
+
+    The other module names this function in its own code; grid cases knows no other module.
+    """
+    from flask import current_app
+
+    book = current_app.extensions["saas.roles"]
+    on = frozenset(enabled if enabled is not None else {MODULE, module_key})
+    return report_case(session, tenant, Actor.system(book, on), data, source="module",
+                       source_ref=f"{module_key}:{ref}"[:80])

@@ -159,7 +159,7 @@ def case_detail(case_id: int) -> Any:
     return render("grid_cases/case.html", **detail_context(case), errors={}, failed=None, form={})
 
 
-@bp.post("/cases/<int:case_id>/act/<action>")
+@bp.post(f"/cases/<int:case_id>/act/<any({', '.join(case_services.TRANSITIONS)}):action>")
 @login_required
 def case_act(case_id: int, action: str) -> Any:
     session = db.session()
@@ -168,8 +168,6 @@ def case_act(case_id: int, action: str) -> Any:
         case = services.get_case(session, me, case_id)
     except Refused as err:
         return refuse(err)
-    if action not in case_services.TRANSITIONS:
-        abort(404)
     raw = {k: v for k, v in request.form.items() if k != "csrf_token" and v != ""}
     data, errors = load_form(TransitionIn(), {**raw, "action": action})
     status = 422

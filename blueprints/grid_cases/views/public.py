@@ -135,8 +135,9 @@ def report_code() -> Any:
                    event_key=f"phone-code:{data['phone']}:{code}", tenant=g.tenant)
             db.session.commit()
             sent = True
-    return render("grid_cases/public_report.html", block="code", errors=errors, sent=sent,
-                  form={"phone": request.form.get("phone", "")}, status=422 if errors else 200)
+    return render("grid_cases/public_report.html", block="code", errors=errors, sent=sent, citizen=None,
+                  form={"phone": request.form.get("phone", "")}, **({} if request.htmx else _form_choices("")),
+                  status=422 if errors else 200)
 
 
 @bp.get("/track")
