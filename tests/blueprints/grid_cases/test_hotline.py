@@ -39,7 +39,8 @@ def test_an_export_is_checked_then_imported_once(client, login_as, world_a: Worl
     made = cases(world_a)
     assert [(c.source, c.source_ref, c.urgency, c.reporter_phone) for c in made] == [
         ("hotline", "12345-001", "urgent", "13812340001"), ("hotline", "12345-002", "normal", "13812340002")]
-    assert made[0].compound_id is not None and made[1].community_id is not None
+    assert made[0].compound_id is not None
+    assert made[1].community_id is not None
     again = client.post("/t/alpha/grid_cases/hotline/preview", data={"file": (io.BytesIO(data), "12345.csv")},
                         content_type="multipart/form-data")
     assert "已导入过" in again.get_data(as_text=True)
@@ -80,7 +81,7 @@ def test_another_module_opens_a_case_through_the_services(world_a: World) -> Non
     from blueprints.grid_cases.services import open_case_for_module
 
     with world_a.session() as s:
-        case = open_case_for_module(s, world_a.tenant, "elderly_visits", "visit:42", {
+        open_case_for_module(s, world_a.tenant, "elderly_visits", "visit:42", {
             "category_code": "hazard", "location_code": world_a.code("b1"),
             "description": "独居老人家中燃气灶老化，存在安全隐患", "urgency": "urgent"})
         s.commit()
