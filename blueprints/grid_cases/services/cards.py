@@ -220,7 +220,6 @@ def communities_in_area(session: so.Session, actor: Actor) -> list[tuple[OrgUnit
     units = _area(actor)
     if not units:
         return []
-    # a cadre's own community is in their area even though the prefix test below starts at it
     communities = list(session.scalars(_in_area(sa.select(OrgUnit).where(OrgUnit.kind == "community"), units)
                                        .order_by(OrgUnit.path).limit(2000)))
     streets = {u.id: u for u in session.scalars(sa.select(OrgUnit).where(

@@ -12,6 +12,7 @@ a dot) says so on the screen before anyone prints it.
 from __future__ import annotations
 
 import ipaddress
+import logging
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
@@ -113,7 +114,7 @@ def _edit_page(card: Card, form: dict[str, Any], errors: dict[str, list[str]], p
     shown = preview or card
     item = _items([shown])[0]
     return render("grid_cases/card_edit.html", block=block, card=card, item=item, form=form, errors=errors,
-                  unreachable=unreachable_host(item["url"]), status=status)
+                  editable=card_services.EDITABLE, unreachable=unreachable_host(item["url"]), status=status)
 
 
 @bp.route("/cards/<int:grid_id>", methods=["GET", "POST"])
@@ -168,6 +169,23 @@ def _print_page(items: list[dict[str, Any]], *, title: str, sheet: str, back: st
                            unreachable=unreachable_host(items[0]["url"]) if items else None)
 
 
+_STYLESHEET: dict[str, Any] = {}
+# WeasyPrint tells every step of every PDF at INFO, which the app's log level would keep
+logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)
+
+
+def _stylesheet() -> Any:
+    """The app's stylesheet for WeasyPrint, parsed once per process and again when the file changes (WeasyPrint
+    logs each screen-only rule it cannot use, and parsing is a good part of a one-card PDF)."""
+    import weasyprint
+
+    path = Path(current_app.static_folder or "") / "app.css"
+    key = f"{path}:{path.stat().st_mtime_ns}"
+    if _STYLESHEET.get("key") != key:
+        _STYLESHEET.update(key=key, css=weasyprint.CSS(filename=str(path)))
+    return _STYLESHEET["css"]
+
+
 def _pdf(html: str, name: str, fallback: str) -> Any:
     """The print view as a PDF (WeasyPrint, with Debian's pango and the Noto CJK fonts).
 
@@ -175,10 +193,9 @@ def _pdf(html: str, name: str, fallback: str) -> Any:
     nothing else is fetched, so no card's text can make the server load a URL."""
     import weasyprint
 
-    stylesheet = Path(current_app.static_folder or "") / "app.css"
     fetcher = weasyprint.URLFetcher(allowed_protocols=("data",))
     document = weasyprint.HTML(string=html, base_url=request.url_root, url_fetcher=fetcher)
-    body = document.write_pdf(stylesheets=[weasyprint.CSS(filename=str(stylesheet))])
+    body = document.write_pdf(stylesheets=[_stylesheet()])
     response = make_response(body)
     response.headers["Content-Type"] = "application/pdf"
     # the name in the person's language for browsers that read filename*, the unit's code for the rest

@@ -147,7 +147,7 @@ def test_the_card_shows_the_grids_people_and_the_communitys_contacts(a, login_as
     # the leader comes first, and only the grid's own staff are on it (not the worker of another grid)
     assert text.index("甲张网格长") < text.index("甲赵网格员")
     assert "甲孙网格员" not in text
-    assert "@page { size: A6" in html
+    assert "@page { size: 105mm 148mm" in html
 
 
 def test_the_list_groups_grids_by_community_and_masks_phones(a, login_as):
@@ -418,7 +418,7 @@ def test_a_community_prints_four_cards_to_an_a4_sheet(a, factory, login_as):
     html = client.get(page(a, f"/community/{a.community.id}/print")).get_data(as_text=True)
     assert html.count('class="sheet"') == 2
     assert html.count('class="contact-card"') == 5
-    assert "@page { size: A4" in html
+    assert "@page { size: 210mm 297mm" in html
     assert "甲公园网格" not in html
     reader = pypdf.PdfReader(io.BytesIO(client.get(page(a, f"/community/{a.community.id}/cards.pdf")).data))
     assert len(reader.pages) == 2
