@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 PORT   ?= 5000
 
-.PHONY: demo test install install-test assets translations chromium services lint run bench
+.PHONY: demo test install install-test assets translations chromium pdf services lint run bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,16 +38,25 @@ chromium:
 	@(command -v chromium >/dev/null && dpkg -s fonts-noto-cjk >/dev/null 2>&1) || \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null)
 
+# WeasyPrint (the contact cards' PDFs) needs Debian's pango, harfbuzz's subsetter to embed fonts, and the Noto CJK
+# fonts to set Chinese; as root they are installed, otherwise the PDFs fail until someone installs them
+PDF_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-cjk
+pdf:
+	@dpkg -s $(PDF_PACKAGES) >/dev/null 2>&1 || \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(PDF_PACKAGES) >/dev/null; \
+	  else echo "warning: PDFs need the Debian packages $(PDF_PACKAGES) (apt-get install as root)" >&2; fi
+
 services:
 	@scripts/services.sh
 
-demo: install
+demo: install pdf
 	$(BIN)/flask --app wsgi db upgrade
 	$(BIN)/flask --app wsgi demo seed
 	@echo "open http://127.0.0.1:$(PORT)/t/lusong/login  (admin / wgt-demo-2026)"
 	$(BIN)/flask --app wsgi demo run --port $(PORT)
 
-test: install-test chromium services
+test: install-test chromium pdf services
 	$(BIN)/ruff check .
 	$(BIN)/pytest -q -p no:cacheprovider
 

@@ -117,6 +117,7 @@ module = ModuleSpec(
         NavEntry("grid_cases.common", _l("Common problems"), "grid_cases.common"),
         NavEntry("grid_cases.hotline", _l("Hotline import"), "grid_cases.import"),
         NavEntry("grid_cases.categories", _l("Case categories"), "grid_cases.view"),
+        NavEntry("grid_cases.cards", _l("Contact cards"), "grid_cases.cards"),
     ),
     widgets=(
         Widget("grid_cases.widget_work", _l("My cases"), "grid_cases.view"),

@@ -462,6 +462,17 @@ def fixed(*values: Any) -> Filler:
     return lambda _b, _name, _endpoint: list(values)
 
 
+def units_at_depth(depth: int) -> Filler:
+    """B's org units at one depth of the tree (the district 0, a street 1, a community 2, a grid 3), read from their
+    paths; any unit of B when it has none there."""
+
+    def fill(b: District, name: str, endpoint: str) -> list[Any]:
+        found = [int(p.strip("/").rsplit("/", 1)[-1]) for p in b.values("org_units.path") if p.count("/") == depth + 2]
+        return _sample(found) or row_ids("org_units")(b, name, endpoint)
+
+    return fill
+
+
 def module_keys(b: District, _name: str, _endpoint: str) -> list[Any]:
     return list(b.module_keys)
 
@@ -482,6 +493,8 @@ FILLERS: dict[str, Filler] = {
     "*_id": row_ids(),
     "before": row_ids("audit_entries"),
     "after": row_ids("org_units"),
+    "grid_id": units_at_depth(3),
+    "community_id": units_at_depth(2),
     # codes and keys
     "code": column("org_units.code", "code"),
     "*_code": column("org_units.code", "code"),
