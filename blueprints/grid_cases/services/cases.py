@@ -276,32 +276,38 @@ def available_actions(actor: Actor, case: GridCase, level_kind: str | None = Non
 
 
 def scope(session: so.Session, actor: Actor) -> sa.ColumnElement[bool]:
-    """The cases the actor may see, as one WHERE clause: their areas, their department's cases, the compounds
-    they look after, and what they reported themselves."""
+    """The cases the actor may see, as one WHERE clause that an index answers in order: their areas (a grid, a
+    community, a street or the whole district), their department's cases, the compounds they look after outside
+    those areas; for a resident, what their phone reported.
+
+    A unit inside another of the person's units adds nothing, and an OR over two columns would keep PostgreSQL
+    from walking one index newest first, so covered units are dropped: the usual area is one column's IN list.
+    """
     user = actor.user
     if user is None:
         return sa.true()
-    conds: list[sa.ColumnElement[bool]] = []
+    if user.kind == "citizen":
+        return GridCase.reporter_phone == user.phone if user.phone else sa.false()
+    units = actor.units("grid_cases.view")
+    if any(u.kind == "district" for u in units):
+        return sa.true()
+    if units:
+        claimed = list(session.scalars(sa.select(OrgUnit).join(CompoundClaim, sa.and_(
+            CompoundClaim.tenant_id == OrgUnit.tenant_id, CompoundClaim.compound_id == OrgUnit.id)).where(
+            CompoundClaim.user_id == user.id)))
+        units = [*units, *claimed]
+    kept = [u for u in units if not any(o is not u and u.path.startswith(o.path) and o.path != u.path
+                                        for o in units)]
     by_column: dict[str, set[int]] = {}
-    for unit in actor.units("grid_cases.view"):
-        if unit.kind == "district":
-            return sa.true()
+    for unit in kept:
         if unit.kind == "section" and unit.parent_id is not None:
             by_column.setdefault("department_id", set()).add(unit.parent_id)
         elif unit.kind in AREA_COLUMNS:
             by_column.setdefault(AREA_COLUMNS[unit.kind], set()).add(unit.id)
-    if actor.may("grid_cases.view"):
-        claimed = list(session.scalars(sa.select(CompoundClaim.compound_id).where(CompoundClaim.user_id == user.id)))
-        if claimed:
-            by_column.setdefault("compound_id", set()).update(claimed)
-    for column, ids in by_column.items():
-        conds.append(getattr(GridCase, column).in_(sorted(ids)))
-    conds.append(GridCase.reported_by_id == user.id)
-    if user.kind == "citizen":
-        conds.append(GridCase.reporter_user_id == user.id)
-        if user.phone:
-            conds.append(GridCase.reporter_phone == user.phone)
-    return sa.or_(*conds)
+    conds = [getattr(GridCase, column).in_(sorted(ids)) for column, ids in by_column.items()]
+    if not conds:
+        return sa.false()
+    return conds[0] if len(conds) == 1 else sa.or_(*conds)
 
 
 def get_case(session: so.Session, actor: Actor, case_id: int | None = None, number: str | None = None,
@@ -397,8 +403,10 @@ def report_case(session: so.Session, tenant: Tenant, actor: Actor, data: dict[st
                  after={"number": case.number, "category": category.code, "source": source,
                         "level_unit_id": str(level.id)}, module=MODULE)
     book_enabled = set(enabled if enabled is not None else actor.enabled)
+    # staff who may accept at the level accept their own finds and the calls they took; an API client's or another
+    # module's report waits for a person
     role = actor.role_on("grid_cases.accept", case.level_unit_id)
-    if role is not None and staff:
+    if role is not None and staff and source in (*STAFF_SOURCES, "note"):
         _apply(session, tenant, actor, case, TRANSITIONS["accept"], role, {"note": ""}, conf, cal, book_enabled)
     else:
         _notify_people(session, tenant, actor, case, "grid_cases.to_accept",
