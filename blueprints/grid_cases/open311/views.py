@@ -162,7 +162,11 @@ def service_definition(service_code: str, format: str) -> Any:
 
 @bp.get(f"/requests.{FORMAT}")
 def service_requests(format: str) -> Any:
-    query = _load(RequestsQuery(), _params(request.args, LIST_PARAMS))
+    params = _params(request.args, LIST_PARAMS)
+    if "service_request_id" in params:
+        # it overrides every other argument (the spec), so they are not even read
+        params = {"service_request_id": params["service_request_id"]}
+    query = _load(RequestsQuery(), params)
     session = db.session()
     cases = open311.find_requests(session, g.tenant, query)
     return formats.render(format, "service_requests", Many("request", open311.request_rows(session, g.tenant, cases)))

@@ -611,6 +611,7 @@ def test_requests_filter_by_id_list_code_and_status(client, a):
     # service_request_id overrides every other argument, even a window that would exclude them
     assert _numbers(client, service_request_id=f"{water}, {power.lower()}", status="open",
                     start_date="2001-01-01") == [power, water]
+    assert _numbers(client, service_request_id=water, status="pending", end_date="soon") == [water]
     # empty parameters count as not sent
     assert _numbers(client, service_request_id="", service_code="", status="") == [power, water, a.public]
     assert_error(get(client, "requests", status="pending"), "json", 400, "status")
