@@ -85,9 +85,10 @@ class Mount:
 
     Its own `before_request` functions must resolve the tenant from the request (set `g.tenant` and
     `saas.db.set_tenant`), or refuse; the kernel runs the module's switch check right after them, so a
-    district that switched the module off answers 404 as if it did not exist, through the blueprint's
-    own error handlers. The kernel exempts the blueprint from CSRF and signs nobody in from the session
-    cookie: a mount authenticates its callers its own way (a token in the request), never by the browser.
+    district that switched the module off answers 404 as if it did not exist (in the blueprint's own
+    error format when it registers error handlers, as a protocol must). The kernel exempts the blueprint
+    from CSRF and signs nobody in from the session cookie: a mount authenticates its callers its own way
+    (a token in the request), never by the browser.
     """
 
     url_prefix: str  # e.g. "/open311/v2"
