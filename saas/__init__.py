@@ -113,7 +113,9 @@ def _register_modules(app: Flask, registry: Any) -> None:
     """Register each module's blueprints behind the one switch check (Indico's feature gate).
 
     The gate is attached per app (`before_request_funcs` by blueprint name), not to the module's
-    blueprint object, because one blueprint serves every app the process builds.
+    blueprint object, because one blueprint serves every app the process builds. A mount (`Mount`)
+    resolves its tenant in its own `before_request`, so its gate goes after those; before them, the
+    identity the session cookie gave is dropped, since a mount answers to its own credentials only.
     """
     from saas.auth import api_login_required
     from saas.context import require_module
@@ -132,3 +134,19 @@ def _register_modules(app: Flask, registry: Any) -> None:
             csrf.exempt(api_bp)
             api.register_blueprint(api_bp, url_prefix=f"/api/v1/t/<tenant>/{spec.key}")
             app.before_request_funcs.setdefault(api_bp.name, []).extend([gate, api_login_required])
+        for mount in spec.mounts:
+            if mount.url_prefix.rstrip("/") in ("", "/t", "/api") or mount.url_prefix.startswith(("/t/", "/api/")):
+                raise RuntimeError(f"module {spec.key} mounts a blueprint over the kernel's own URLs")
+            mount_bp = mount.blueprint()
+            csrf.exempt(mount_bp)
+            app.register_blueprint(mount_bp, url_prefix=mount.url_prefix)
+            # the blueprint's own before_request functions were merged in by register_blueprint: they
+            # resolve the tenant, then the switch check runs
+            funcs = app.before_request_funcs.setdefault(mount_bp.name, [])
+            funcs.insert(0, _no_cookie_identity)
+            funcs.append(gate)
+
+
+def _no_cookie_identity() -> None:
+    g.user = None
+    g.operator = None

@@ -3,7 +3,10 @@
 A module is any distribution that declares an entry point in the group `saas.modules` pointing at a
 `ModuleSpec`. The kernel never imports a module by name: it loads the entry points, registers each
 module's page and API blueprints behind one check that the module is on for the request's tenant,
-and asks the same switch for menus, widgets, jobs and notifications.
+and asks the same switch for menus, widgets, jobs and notifications. A module may also declare `mounts`:
+blueprints at URL prefixes of their own (outside `/t/<tenant>/`) that name the district themselves, such
+as a standard protocol that passes the district as a parameter; the same switch check follows their own
+tenant resolution.
 """
 
 from __future__ import annotations
@@ -77,6 +80,22 @@ class RoleSpec:
 
 
 @dataclasses.dataclass(frozen=True)
+class Mount:
+    """A blueprint served at its own URL prefix, outside `/t/<tenant>/`, that names the district itself.
+
+    Its own `before_request` functions must resolve the tenant from the request (set `g.tenant` and
+    `saas.db.set_tenant`), or refuse; the kernel runs the module's switch check right after them, so a
+    district that switched the module off answers 404 as if it did not exist (in the blueprint's own
+    error format when it registers error handlers, as a protocol must). The kernel exempts the blueprint
+    from CSRF and signs nobody in from the session cookie: a mount authenticates its callers its own way
+    (a token in the request), never by the browser.
+    """
+
+    url_prefix: str  # e.g. "/open311/v2"
+    blueprint: Callable[[], flask.Blueprint]
+
+
+@dataclasses.dataclass(frozen=True)
 class ModuleSpec:
     key: str
     name_zh: str
@@ -95,6 +114,7 @@ class ModuleSpec:
     links: tuple[str, ...] = ()
     views: Callable[[], flask.Blueprint] | None = None
     api: Callable[[], flask_smorest.Blueprint] | None = None
+    mounts: tuple[Mount, ...] = ()  # blueprints at their own prefixes that resolve the tenant themselves
     models: str | None = None  # import path of the module's models, so its tables join the metadata
     demo: Callable[[so.Session, Tenant], None] | None = None  # fills the demo districts
 

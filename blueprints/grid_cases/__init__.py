@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
-from saas.modules import ModuleSpec, NavEntry, PeriodicJob, Setting, Widget
+from saas.modules import ModuleSpec, Mount, NavEntry, PeriodicJob, Setting, Widget
 from saas.notify import NoticeTemplate
 
 
@@ -18,6 +18,12 @@ def _api():  # type: ignore[no-untyped-def]
     from blueprints.grid_cases.api import blp
 
     return blp
+
+
+def _open311():  # type: ignore[no-untyped-def]
+    from blueprints.grid_cases.open311 import bp
+
+    return bp
 
 
 def _demo(session, tenant):  # type: ignore[no-untyped-def]
@@ -133,6 +139,8 @@ module = ModuleSpec(
     links=("elderly_visits",),
     views=_views,
     api=_api,
+    # Open311 GeoReport v2: outside /t/<tenant>/, the district named by jurisdiction_id
+    mounts=(Mount("/open311/v2", _open311),),
     models="blueprints.grid_cases.models",
     demo=_demo,
 )

@@ -3,8 +3,9 @@
 Forms come from crawling the pages as a district admin who is also a platform operator; POST routes of
 the URL map that no page showed a form for are posted to blind. API bodies come from the OpenAPI
 document. Every answer must be below 500; a 4xx says what is wrong (a `field-error` or `flash-error`
-element or the error page for HTML, `code` and `message` for JSON); and no page, before or after the
-corpus was stored, carries a payload unescaped.
+element or the error page for HTML, `code` and `message` for JSON, or the error array of a standard
+protocol the app speaks, Open311's); and no page, before or after the corpus was stored, carries a payload
+unescaped.
 
 Each form is first filled with values it accepts (found by trying), so a bad value in one field meets
 valid values in the others and reaches the service and the database. The values that differ field by
@@ -23,6 +24,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
+from xml.etree import ElementTree
 
 import pytest
 import sqlalchemy as sa
@@ -111,7 +113,9 @@ def check_answer(problems: Problems, where: str, what: str, response: Any) -> No
         problems.add(where, what, f"HTTP {status}")
         return
     if 400 <= status < 500:
-        if response.mimetype == "application/json":
+        if protocol_errors(response):
+            pass
+        elif response.mimetype == "application/json":
             payload = response.get_json(silent=True) or {}
             if not (isinstance(payload.get("code"), str) and payload["code"] and payload.get("message")):
                 problems.add(where, what, f"HTTP {status} JSON without code and message: {body[:200]}")
@@ -121,6 +125,23 @@ def check_answer(problems: Problems, where: str, what: str, response: Any) -> No
         for marker in UNESCAPED:
             if marker in body:
                 problems.add(where, what, f"HTTP {status} page shows {marker!r} unescaped")
+
+
+def protocol_errors(response: Any) -> bool:
+    """A 4xx in the error format of a standard protocol the app speaks explains itself too: Open311 GeoReport
+    v2 answers an array of errors, each with a code and a description, in JSON or in XML (`<errors>`)."""
+    if response.mimetype == "application/json":
+        payload = response.get_json(silent=True)
+        return isinstance(payload, list) and bool(payload) and all(
+            isinstance(e, dict) and e.get("code") and e.get("description") for e in payload)
+    if response.mimetype == "text/xml":
+        try:
+            root = ElementTree.fromstring(response.get_data())  # noqa: S314 - the app's own answer
+        except ElementTree.ParseError:
+            return False
+        return root.tag == "errors" and len(root) > 0 and all(
+            e.findtext("code") and e.findtext("description") for e in root)
+    return False
 
 
 def check_log(problems: Problems, caplog: pytest.LogCaptureFixture) -> None:

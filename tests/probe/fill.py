@@ -2,11 +2,15 @@
 
 The world is built the way the app builds districts: the kernel's services (through the test `Factory`)
 and every module's `demo` hook. Both districts get the same shape (org units of each level, one person
-per role of the RoleBook, a citizen, API tokens, notices, a calendar override, a case category, audit
+per role of the RoleBook, a citizen, API tokens, notices, a calendar override, a case category, grid
+cases reported for residents (one in a public category, one not, one from an Open311 client), audit
 entries) with their own names, codes and phone numbers. B's identifying values are then read back from
 the database as the owner, from every tenant table and every column, minus whatever A holds too (the
 shared vocabulary: role keys, default categories, settings), so a module's new tables join "B's data"
 without anyone listing them.
+
+`MOUNTS` says how to ask each module's mount (the parameter naming the district, the one carrying a token,
+the fields it reads) and what it publishes of a district to anyone; `DOOR_PUBLISHED` what a door shows.
 
 Fillers say what to put in a URL variable or a form/JSON field of a given name. They are a mapping, so a
 route with a new kind of variable needs one entry here; a URL variable nothing fills makes the probe fail
@@ -209,11 +213,6 @@ def _build_district(factory: Factory, slug: str, name_zh: str, mark: str, phone_
         for delivery in s.scalars(sa.select(Delivery).limit(1)):
             delivery.status, delivery.last_error = "dead", f"{mark}秘投递失败"
         district.add_calendar_day(s, admin, {"date": day, "is_workday": False, "note": f"{mark}秘调休"})
-        if "grid_cases" in registry:
-            from blueprints.grid_cases import services as grid_cases
-
-            grid_cases.add_category(s, admin, {"code": f"{slug}-cat", "name": f"{mark}秘类别", "deadline_days": 4,
-                                               "department_code": f"{slug}-dept"})
         s.commit()
     if "grid_cases" in registry:
         _grid_cases(factory, tenant, slug, mark, phone_head, users)
@@ -228,7 +227,7 @@ def _grid_cases(factory: Factory, tenant: Any, slug: str, mark: str, phone_head:
 
     from PIL import Image
 
-    from blueprints.grid_cases.services import act, report_case
+    from blueprints.grid_cases.services import act, add_category, report_case
     from blueprints.grid_cases.services.base import Actor
     from blueprints.grid_cases.services.common import link_common
     from blueprints.grid_cases.services.notes import add_note, claim_compound
@@ -236,10 +235,24 @@ def _grid_cases(factory: Factory, tenant: Any, slug: str, mark: str, phone_head:
     from tenants import services as tenant_services
 
     book = factory.app.extensions["saas.roles"]
+    registry = factory.app.extensions["saas.modules"]
     with factory.as_tenant(tenant) as s:
-        # the districts' case numbers differ (AL-..., BE-...), so B's numbers are B's own values
-        tenant_services.update_module_settings(s, factory.app.extensions["saas.modules"], None, "grid_cases",
-                                               {"case_prefix": slug[:2].upper()})
+        admin = s.scalars(sa.select(User).where(User.id == users["district_admin"].id)).one()
+        add_category(s, admin, {"code": f"{slug}-cat", "name": f"{mark}秘类别", "deadline_days": 4,
+                                "department_code": f"{slug}-dept", "description": f"{mark}秘类别说明"})
+        # case numbers of its own (XD-... would be both districts' first number of the day)
+        tenant_services.update_module_settings(s, registry, admin, "grid_cases",
+                                               {"case_prefix": f"{slug[:2].upper()}Q"})
+        # cases with residents' contact details: one in its own category (public), one in a category that is
+        # not public (a neighbours' dispute), one from an Open311 client (with a token)
+        actor = Actor(admin, book, frozenset(registry.keys()))
+        for i, (category, source) in enumerate(((f"{slug}-cat", "phone"), ("dispute", "phone"),
+                                                (f"{slug}-cat", "open311"))):
+            report_case(s, tenant, actor, {
+                "category_code": category, "location_code": f"{slug}-compound", "urgency": "normal",
+                "address": f"{mark}秘地址{i}", "description": f"{mark}秘事件描述{i}", "lat": 37.8 + i, "lng": 112.5,
+                "reporter_name": f"{mark}秘报告人{i}", "reporter_phone": f"{phone_head}88{i:02d}",
+                "media_url": f"https://img.example.cn/{slug}-case-{i}.jpg"}, source=source)
         s.commit()
     for role, unit in (("grid_worker", "grid"), ("community_cadre", "community"), ("street_officer", "street"),
                        ("dept_handler", "dept")):
@@ -280,7 +293,7 @@ def _grid_cases(factory: Factory, tenant: Any, slug: str, mark: str, phone_head:
         add_note(s, tenant, Actor(worker, book, frozenset({"grid_cases"})),
                  {"kind": "patrol", "text": f"{mark}秘随手记"}, photo)
         s.commit()
-    fixed = report("grid_worker", f"{mark}秘巡查发现", reporter_phone=f"{phone_head}8888")
+    fixed = report("grid_worker", f"{mark}秘巡查发现", reporter_phone=f"{phone_head}8899")
     for action, extra in (("handle", {}), ("resolve", {"result": f"{mark}秘办理结果"}), ("verify", {}),
                           ("close", {})):
         fixed = step("grid_worker", fixed, action, **extra)
@@ -344,26 +357,9 @@ def _identifying(text: str) -> bool:
     return len(text) >= (4 if text.isascii() else 2) and not _DAY.fullmatch(text)
 
 
-# what a district publishes on its doors (the public report form, the contact card's QR code): the names and
-# codes of its streets, communities and grids, and its case categories. Anyone may read them on B's own pages;
-# on A's pages they are still B's data.
-PUBLISHED_UNIT_KINDS = ("street", "community", "grid")
-
-
-def _published(rows: dict[str, list[dict[str, Any]]]) -> set[str]:
-    out: set[str] = set()
-    for row in rows.get("org_units", []):
-        if row["kind"] in PUBLISHED_UNIT_KINDS:
-            out |= {row["name"], row["code"]}
-    for row in rows.get("grid_cases_categories", []):
-        out |= {row["name"], row["code"], row.get("description") or ""}
-    return out
-
-
 def _district(built: _Built, own: dict[str, list[dict[str, Any]]], other: dict[str, list[dict[str, Any]]]) -> District:
     others = {s for rs in other.values() for r in rs for v in r.values() for s in _leaves(v)}
-    # what both districts hold (the default categories) is vocabulary, not data of either
-    public = frozenset(x for x in (built.slug, *built.names, *(_published(own) - others)) if x)
+    public = frozenset(x for x in (built.slug, *built.names) if x)
     private: set[str] = set()
     ids: dict[str, list[int]] = defaultdict(list)
     columns: dict[str, list[str]] = defaultdict(list)
@@ -478,7 +474,8 @@ def module_keys(b: District, _name: str, _endpoint: str) -> list[Any]:
 
 
 def tokens(b: District, _name: str, _endpoint: str) -> list[Any]:
-    return b.tokens[:1]
+    # a staged import's token first (a form field takes the first value), then an Open311 request's token
+    return b.tokens[:1] + b.values("grid_cases_cases.token")[:1]
 
 
 def channels(_b: District, _name: str, _endpoint: str) -> list[Any]:
@@ -497,12 +494,14 @@ FILLERS: dict[str, Filler] = {
     "community_id": units_at_depth(2),
     # codes and keys
     "code": column("org_units.code", "code"),
+    "service_code": column("grid_cases_categories.code"),  # Open311: a category
+    "service_request_id": column("grid_cases_cases.number"),  # Open311: a case number
+    "number": column("grid_cases_cases.number"),  # a case number (the residents' pages)
     "*_code": column("org_units.code", "code"),
     "key": module_keys,
     "channel": channels,
     "module": module_keys,
     "slug": lambda b, _n, _e: [b.slug],
-    "number": column("grid_cases_cases.number"),
     "q": column("users.name"),
     # grid cases: B's own texts, codes and people, so a request reaches the look-ups
     "category_code": column("grid_cases_categories.code"),
@@ -572,6 +571,93 @@ SKIP_FIELDS = {"csrf_token", "next", "view_year", "view_month"}
 # know by name, and the usual references to B's things
 SAMPLE_FIELDS = (*(k for k in FILLERS if "*" not in k and k != "mobile"), "parent_code", "unit_code",
                  "department_code", "user_id", "org_unit_id")
+
+
+# --- mounts ---------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class MountWay:
+    """How the probe asks a module's mount (`saas.modules.Mount`, a blueprint outside `/t/<tenant>/` that names
+    the district itself): the parameter naming the district (its slug), the parameter carrying a personal API
+    token, the fields a request may carry (filled with B's values), and what the mount shows anyone of a
+    district, restated here from the module's own rule so that the probe can judge the answers."""
+
+    tenant_param: str
+    token_param: str | None
+    fields: dict[str, Filler]
+    published: Callable[[dict[str, list[dict[str, Any]]]], set[str]]
+
+
+# the columns of a grid case that name an org unit
+_CASE_UNITS = ("street_id", "community_id", "grid_id", "compound_id", "building_id", "unit_id", "level_unit_id",
+               "department_id")
+
+
+def open311_published(rows: dict[str, list[dict[str, Any]]]) -> set[str]:
+    """What Open311 shows anyone of a district (blueprints/grid_cases/services/open311.py): its active
+    categories (code, name and the name's parts, description, the default department's name) and, of each
+    case in a category marked public, its number, description, address, media_url and the names and codes
+    of the org units it names. Nothing of its people, and nothing of a case in a category that is not public."""
+    units = {u["id"]: u for u in rows.get("org_units", [])}
+    categories = rows.get("grid_cases_categories", [])
+    out: set[str] = set()
+    for c in categories:
+        if c["active"]:
+            out |= {c["code"], c["name"], c["description"], *c["name"].split("/")}
+            if c["department_id"] in units:
+                out.add(units[c["department_id"]]["name"])
+    public = {c["id"] for c in categories if c["public"]}
+    for case in rows.get("grid_cases_cases", []):
+        if case["category_id"] in public:
+            out |= {case["number"], case["description"], case["address"], case["media_url"] or ""}
+            out |= {units[case[col]][key] for col in _CASE_UNITS if case[col] in units for key in ("name", "code")}
+    return {v for v in out if v}
+
+
+MOUNTS: dict[str, MountWay] = {
+    "/open311/v2": MountWay("jurisdiction_id", "api_key", {
+        "service_request_id": column("grid_cases_cases.number"), "service_code": column("grid_cases_categories.code"),
+        "status": fixed("open"), "address_id": column("org_units.code"),
+        "address_string": column("grid_cases_cases.address"), "lat": fixed("37.86"), "long": fixed("112.55"),
+        "description": column("grid_cases_cases.description"), "first_name": column("users.name"),
+        "phone": column("users.phone"), "email": fixed("probe@example.cn"),
+    }, open311_published),
+}
+
+
+def report_form_published(rows: dict[str, list[dict[str, Any]]]) -> set[str]:
+    """What grid cases' public report form offers anyone: the active categories' codes and names, and the grids'
+    codes and names grouped under their communities' names (blueprints/grid_cases/views/public.py)."""
+    units = {u["id"]: u for u in rows.get("org_units", [])}
+    out = {v for c in rows.get("grid_cases_categories", []) if c["active"] for v in (c["code"], c["name"])}
+    for unit in units.values():
+        if unit["kind"] == "grid":
+            out |= {unit["code"], unit["name"]}
+            if unit["parent_id"] in units:
+                out.add(units[unit["parent_id"]]["name"])
+    return {v for v in out if v}
+
+
+# doors (the probe's TENANT_DOORS) that show anyone what the district publishes, by endpoint
+DOOR_PUBLISHED: dict[str, Callable[[dict[str, list[dict[str, Any]]]], set[str]]] = {
+    "grid_cases.report": report_form_published,
+    "grid_cases.report_code": report_form_published,
+}
+
+
+def mount_of(app: Flask, rule: Any) -> tuple[str, MountWay | None] | None:
+    """The mount a rule belongs to (its prefix and how to ask it), or None for the kernel's own URL scheme."""
+    for spec in app.extensions["saas.modules"]:
+        for mount in spec.mounts:
+            prefix = mount.url_prefix.rstrip("/")
+            if rule.rule.startswith(prefix + "/"):
+                return prefix, MOUNTS.get(prefix)
+    return None
+
+
+def mount_params(b: District, way: MountWay, endpoint: str) -> dict[str, Any]:
+    return {name: as_form(values[0]) for name, fill in way.fields.items() if (values := fill(b, name, endpoint))}
 
 
 def sample(b: District, endpoint: str) -> dict[str, str]:

@@ -5,11 +5,20 @@ this file. Every rule and method is asked, for B's URL and for A's, by each role
 and module roles; a session cookie for pages, the person's API token for /api/), by a citizen of A, by a
 platform operator (B's URLs only) and by nobody at all; B's real token is sent to A's API as well:
 
-- B's URL with B's ids, codes, days and tokens: the answer is 401, 403, 404, or a redirect to B's own
-  sign-in page for staff or for residents ("not signed in there");
+- B's URL with B's ids, codes, days and tokens: the answer is 401, 403, 404, or a redirect to one of B's
+  own sign-in pages, staff's or the residents' ("not signed in there");
 - A's URL with B's ids in the URL: 401, 403, 404 or 422; with B's values only in the query or body, any
   answer below 500; B's token at A's API: 401;
 - routes outside any district (`/lang`, `/platform/...`): a redirect, 401, 403 or 404.
+
+A module's mount (`saas.modules.Mount`: a blueprint outside `/t/<tenant>/`, such as Open311 at
+`/open311/v2/`) names the district by a parameter (`jurisdiction_id`) instead of its URL; `fill.MOUNTS`
+says, per mount, which parameter, which parameter carries a personal API token, what a request may carry,
+and what the module publishes of a district to anyone. Its routes are asked for B (B's slug in that
+parameter) and for A with B's values in the URL and the parameters, by every asker, each sending its token
+as the mount's key and its cookie too (which must count for nothing). Its reads answer anyone, so any
+status below 500 will do; its writes into B, and B's token at A, must be refused (401, 403 or 404). A mount
+without an entry in `fill.MOUNTS` fails the probe with the route's name.
 
 Each person asks each route, method and target once, with B's values filled in: the fields of the app's
 own form for that route (read from A's pages) or the OpenAPI document's parameters and body. The district
@@ -17,17 +26,19 @@ admin, nobody at all and B's token also ask with every other combination of URL 
 each kind, every module key, every `any()` choice) and bare. Every answer (body and headers) is searched
 for B's data: every identifying value of B's rows (read as the owner, minus what A holds too), B's plain
 tokens, secrets and masked phone numbers. An answer may echo what its request sent, and A's pages may show
-what the probe itself wrote into A; nothing else of B may appear. Reads run before writes, so they see A
-as built. After each write that got through, B's rows (read as the owner) must be as before, and after
-every write B's staged import (a file waiting for its confirmation) must still be there. Never a 500.
+what the probe itself wrote into A; an answer for B from a mount, or from a door that shows what a district
+publishes (`fill.DOOR_PUBLISHED`: the residents' report form offers its categories and grids), may show
+what B publishes there (and whatever that contains); nothing else of B may appear. The probe also makes
+sure a mount really answered for B with some of what B publishes, so the search was not vacuous. Reads
+run before writes, so they see A as built. After each write that got through, B's rows (read as the owner)
+must be as before, and after every write B's staged import (a file waiting for its confirmation) must
+still be there. Never a 500.
 
 A district's doors (`TENANT_DOORS`: sign in, ask for a phone code, the welcome page, the residents' report
-form) answer strangers by design; they are probed first, with the same data search, before B's rows are
-snapshotted (asking for a phone code writes one). What a district publishes on its doors (the names and codes
-of its streets, communities and grids, its case categories: fill.PUBLISHED_UNIT_KINDS) may appear on B's own
-pages; on A's pages it is still B's data. Routes that hold no district data and answer anyone are listed in
-`PUBLIC_ROUTES` with the reason; that list is kept small. A URL variable the fillers (fill.py) cannot
-fill fails the probe with the route's name.
+form and tracking page) answer strangers by design; they are probed first, with the same data search,
+before B's rows are snapshotted (asking for a phone code writes one). Routes that hold no district data and
+answer anyone are listed in `PUBLIC_ROUTES` with the reason; that list is kept small. A URL variable the
+fillers (fill.py) cannot fill fails the probe with the route's name.
 
 The probe runs on SQLite and on PostgreSQL, and once more on PostgreSQL with the application's own scoping
 switched off (`TENANT_FILTER_DISABLED`, honoured in tests only): there row-level security alone must hold
@@ -76,9 +87,10 @@ TENANT_DOORS: dict[str, str] = {
     "auth.logout": "signing out needs no one signed in",
     "auth.citizen": "a resident asks for a phone code",
     "auth.citizen_verify": "a resident enters the phone code",
-    "grid_cases.report": "a resident reports a problem without an account (the phone is verified by a code)",
-    "grid_cases.report_code": "the public report form sends the resident's phone code",
-    "grid_cases.track": "a resident follows a case by its number: sends them to the residents' sign-in",
+    # grid cases' residents' side: the district's report form (a contact card's QR code leads there)
+    "grid_cases.report": "anyone reports a problem: the form offers the district's categories and grids",
+    "grid_cases.report_code": "the report form asks for a phone code",
+    "grid_cases.track": "follow a case by its number: it leads to the residents' sign-in",
 }
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 REDIRECTS = {301, 302, 303, 307, 308}
@@ -98,6 +110,7 @@ class Probe:
     json_body: Any = None
     id_in_url: bool = False
     door: bool = False
+    mount: str | None = None  # the prefix of the module's mount this route belongs to (it names the district)
 
     def label(self) -> str:
         return f"{self.method} {self.path} as {self.who.name} ({self.variant})"
@@ -213,12 +226,16 @@ def url_values(b: District, rule: Rule) -> tuple[dict[str, list[Any]], set[str],
 THOROUGH = {"district_admin", "anonymous", "B's token"}
 
 
-def askers_for(world: World, target: str, api: bool) -> list[Identity]:
-    people = [p for p in world.people if (p.token if api else p.cookie) or p.name == "anonymous"]
+def askers_for(world: World, target: str, api: bool, mount: bool = False) -> list[Identity]:
+    if mount:
+        # a mount's key travels as a parameter; the cookie is sent too, and must count for nothing
+        people = list(world.people)
+    else:
+        people = [p for p in world.people if (p.token if api else p.cookie) or p.name == "anonymous"]
     if target != "B":
         # the operator is at home outside the districts and a stranger inside A: only B's URLs are of interest
         people = [p for p in people if p.name != "platform_operator"]
-    if target == "A" and api:
+    if target == "A" and (api or mount):
         people.append(world.b_token)
     return people
 
@@ -237,6 +254,11 @@ def plan(world: World, spec: dict[str, Any], forms: dict[tuple[str, str], dict[s
     for rule in sorted(world.app.url_map.iter_rules(), key=lambda r: (r.rule, r.endpoint)):
         if rule.endpoint in PUBLIC_ROUTES:
             continue
+        mounted = fill.mount_of(world.app, rule)
+        if mounted is not None and mounted[1] is None:
+            unfillable.append(f"{rule.endpoint} ({rule.rule}): the probe does not know how to ask the mount "
+                              f"{mounted[0]}; add it to fill.MOUNTS")
+            continue
         values, id_vars, missing = url_values(world.b, rule)
         if missing:
             unfillable.append(f"{rule.endpoint} ({rule.rule}): nothing fills <{'>, <'.join(missing)}>")
@@ -244,23 +266,43 @@ def plan(world: World, spec: dict[str, Any], forms: dict[tuple[str, str], dict[s
         api = rule.rule.startswith("/api/")
         names = sorted(values)
         combos = [dict(zip(names, vals, strict=True)) for vals in itertools.product(*(values[n] for n in names))]
-        targets = ("B", "A") if "tenant" in rule.arguments else ("global",)
+        targets = ("B", "A") if "tenant" in rule.arguments or mounted is not None else ("global",)
         for method, target in itertools.product(sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}), targets):
-            filled = api_variant(world, spec, rule, method) if api else page_variant(world, forms, rule, method)
+            if mounted is not None:
+                filled = {"params": fill.mount_params(world.b, mounted[1], rule.endpoint)}  # type: ignore[arg-type]
+            else:
+                filled = api_variant(world, spec, rule, method) if api else page_variant(world, forms, rule, method)
             variants = [*([("filled", filled)] if filled else []), ("bare", {})]
-            for n, who in enumerate(askers_for(world, target, api)):
+            for n, who in enumerate(askers_for(world, target, api, mounted is not None)):
                 if who.name in THOROUGH:
                     asks = list(itertools.product(combos, variants))
                 else:
                     asks = [(combos[n % len(combos)], variants[0])]
                 for combo, (variant, body) in asks:
                     slug = {"B": world.b.slug, "A": world.a.slug}.get(target)
+                    if mounted is not None:
+                        probes.append(mount_probe(world, rule, method, combo, target, who, variant, body, mounted))
+                        continue
                     built = rule.build({**combo, **({"tenant": slug} if slug else {})}, append_unknown=False)
                     assert built is not None, rule
                     probes.append(Probe(rule.endpoint, method, built[1], target, who, variant, api,
                                         id_in_url=target == "A" and bool(id_vars & set(combo)),
                                         door=rule.endpoint in TENANT_DOORS, **body))
     return probes, unfillable
+
+
+def mount_probe(world: World, rule: Rule, method: str, combo: dict[str, Any], target: str, who: Identity,
+                variant: str, body: dict[str, Any], mounted: tuple[str, fill.MountWay]) -> Probe:
+    """A route of a mount: the district named by its parameter (B's, or A's with B's values), the asker's
+    token (if any) as the mount's key, in the query of a GET and the form of anything else."""
+    prefix, way = mounted
+    built = rule.build(combo, append_unknown=False)
+    assert built is not None, rule
+    params = {**body.get("params", {}), way.tenant_param: world.b.slug if target == "B" else world.a.slug}
+    if way.token_param and who.token:
+        params[way.token_param] = who.token
+    where = {"query": params} if method == "GET" else {"form": params}
+    return Probe(rule.endpoint, method, built[1], target, who, variant, False, mount=prefix, **where)
 
 
 def discover_forms(world: World, client: Any) -> dict[tuple[str, str], dict[str, str]]:
@@ -296,7 +338,7 @@ def ask(client: Any, world: World, probe: Probe) -> Answer:
         headers["Authorization"] = f"Bearer {probe.who.token}"
     if not probe.api and probe.who.cookie:
         headers["Cookie"] = f"{world.app.config['SESSION_COOKIE_NAME']}={probe.who.cookie}"
-    if probe.variant == "filled" and not probe.api:
+    if probe.variant == "filled" and not probe.api and probe.mount is None:
         headers["HX-Request"] = "true"
     kwargs: dict[str, Any] = {"headers": headers, "query_string": probe.query}
     if probe.form is not None:
@@ -323,9 +365,8 @@ def is_rls_refusal(error: BaseException) -> bool:
 
 
 def _login_redirect(answer: Answer, slug: str) -> bool:
-    """A redirect to the district's staff or residents' sign-in page: "not signed in there"."""
-    return answer.status in REDIRECTS and urlsplit(answer.location).path in (f"/t/{slug}/login",
-                                                                             f"/t/{slug}/citizen")
+    """A redirect to one of the district's sign-in pages: staff's, or the residents' phone code."""
+    return answer.status in REDIRECTS and urlsplit(answer.location).path in (f"/t/{slug}/login", f"/t/{slug}/citizen")
 
 
 def judge_status(world: World, probe: Probe, answer: Answer) -> str | None:
@@ -333,6 +374,11 @@ def judge_status(world: World, probe: Probe, answer: Answer) -> str | None:
     if status >= 500:
         return f"answered {status}"
     if probe.door:
+        return None
+    if probe.mount is not None:
+        # a mount's reads answer anyone (the data search judges what they say); its writes into B are refused
+        if probe.method in WRITE_METHODS and (probe.target == "B" or probe.who is world.b_token):
+            return None if status in (401, 403, 404) else f"answered {status} to a write into B, expected a refusal"
         return None
     if probe.target == "B":
         if status in (401, 403, 404) or _login_redirect(answer, world.b.slug):
@@ -366,6 +412,15 @@ class Run:
             "A": _pattern(b.private | b.public),
             "global": _pattern(b.private),
         }
+        # a mount, and a door that shows what the district publishes, answer anyone with that and nothing
+        # else of B (by mount prefix or door endpoint)
+        self.published: dict[str, tuple[re.Pattern[str], set[str]]] = {}
+        self.published_seen: dict[str, set[str]] = defaultdict(set)
+        rows = self.world.rows(b.tenant_id)
+        ways = {**{k: w.published for k, w in mounts_in(self.world.app).items()}, **fill.DOOR_PUBLISHED}
+        for key, published_of in ways.items():
+            published = published_of(rows) & b.private
+            self.published[key] = (_pattern(b.private - published), published)
 
     def fail(self, probe: Probe, problem: str) -> None:
         self.failures[probe.endpoint].append(f"{probe.label()}: {problem}")
@@ -399,6 +454,13 @@ class Run:
                 self.check_b(p)
 
     def leaks(self, p: Probe, answer: Answer, sent: set[str]) -> set[str]:
+        key = p.mount or (p.endpoint if p.door else None)
+        if key in self.published and p.target == "B":
+            needles, published = self.published[key]
+            self.published_seen[key] |= {v for v in published if v in answer.text}
+            found = set(needles.findall(answer.text)) if answer.text else set()
+            # what the mount publishes may appear, with whatever it contains
+            return {n for n in found if not any(n in s for s in sent) and not any(n in v for v in published)}
         found = set(self.needles[p.target].findall(answer.text)) if answer.text else set()
         found = {n for n in found if not any(n in s for s in sent)}
         if found and p.target == "A":
@@ -441,6 +503,12 @@ def _pattern(values: set[str]) -> re.Pattern[str]:
     return re.compile("|".join(re.escape(v) for v in sorted(values, key=len, reverse=True)))
 
 
+def mounts_in(app: Flask) -> dict[str, fill.MountWay]:
+    """The mounts of the app's modules that the probe knows how to ask (the rest fail the plan)."""
+    prefixes = {m.url_prefix.rstrip("/") for spec in app.extensions["saas.modules"] for m in spec.mounts}
+    return {p: way for p, way in fill.MOUNTS.items() if p in prefixes}
+
+
 def check_identities(world: World, client: Any) -> None:
     """Each of A's people is really signed in at A, or the probe would pass for want of asking anything."""
     for who in world.people:
@@ -474,6 +542,9 @@ def probe_every_route(app: Flask, *, rls_only: bool = False) -> Run:
             run.probe(client, p)
         run.check_b(None)
         assert run.requests == len(probes)
+        for prefix in mounts_in(app):
+            # the mount really answered for B: the search for B's private data was not vacuous
+            assert run.published_seen[prefix], f"{prefix} never showed anything B publishes"
         print(run.summary())
         return run
     finally:
@@ -502,9 +573,22 @@ def test_the_probe_covers_every_route_and_role(app):
     try:
         client = app.test_client(use_cookies=False)
         probes, unfillable = plan(world, client.get("/api/openapi.json").get_json(), {})
+        b_rows = world.rows(world.b.tenant_id)
     finally:
         world.close()
     assert not unfillable
+    # a mount's routes name the district by their parameter: each asked for B, and for A with B's values
+    for prefix, way in mounts_in(app).items():
+        asked = [p for p in probes if p.mount == prefix]
+        assert {p.target for p in asked} == {"B", "A"}
+        assert {(p.query or p.form or {}).get(way.tenant_param) for p in asked} == {"alpha", "beta"}
+        assert any(p.form and p.form.get(way.token_param) == world.a.tokens[0] for p in asked if p.target == "B")
+    if "/open311/v2" in mounts_in(app):
+        published = fill.MOUNTS["/open311/v2"].published(b_rows)
+        assert {"乙秘事件描述0", "乙秘事件描述2", "乙秘类别", "beta-cat"} <= published
+        secrets = {"乙秘事件描述1", "乙秘报告人0", "乙秘报告人2", "13976548800", "乙秘人员00"}
+        assert secrets <= world.b.private
+        assert not secrets & published
     probed = {p.endpoint for p in probes}
     assert {r.endpoint for r in app.url_map.iter_rules()} == probed | set(PUBLIC_ROUTES)
     assert {p.who.name for p in probes} >= set(app.extensions["saas.roles"].roles) | {"anonymous", "B's token"}
@@ -513,9 +597,8 @@ def test_the_probe_covers_every_route_and_role(app):
     b = world.b
     assert str(b.tenant_id) in b.private
     assert b.tokens[0] in b.private
-    assert {"beta-compound", "乙秘人员00", "13976540000", "139****0000", "乙秘调休", "乙秘居民反映"} <= b.private
-    # what B publishes on its doors: its streets, communities, grids and its own categories
-    assert {"beta-street", "乙秘网格", "beta-cat", "乙秘类别"} <= b.public
+    assert {"beta-street", "beta-compound", "乙秘人员00", "13976540000", "139****0000", "乙秘调休",
+            "乙秘居民反映"} <= b.private
     assert not {"grid_worker", "供水", "Asia/Shanghai"} & b.private
 
 
