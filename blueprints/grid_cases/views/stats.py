@@ -146,7 +146,7 @@ def export_cases() -> Any:
         abort(422, message=_message(errors))
     assert filters is not None
     try:
-        body, _count = exports.export_cases(db.session(), g.tenant, me, filters)
+        body, _count = exports.export_cases(db.session(), g.tenant, me, filters, cap=exports.EXPORT_MAX_ROWS)
     except exports.TooManyRows as err:
         db.session.rollback()
         flash(err.errors["_form"], "error")
