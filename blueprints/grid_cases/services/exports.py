@@ -50,7 +50,7 @@ CASE_COLUMNS = (
     ("number", _l("Case number"), 20), ("state_label", _l("State"), 16), ("category", _l("Category"), 14),
     ("urgency_label", _l("Urgency"), 8), ("source_label", _l("Source"), 14), ("street", _l("Street"), 14),
     ("community", _l("Community"), 14), ("grid", _l("Grid"), 14), ("compound", _l("Compound"), 14),
-    ("address", _l("Address or landmark"), 24), ("description", _l("Description"), 40),
+    ("address", _l("Address or landmark"), 24), ("description", _l("Problem"), 40),
     ("reporter_name", _l("Reporter"), 10), ("reporter_phone", _l("Reporter's mobile number"), 14),
     ("level", _l("Held at"), 14), ("department", _l("Department"), 14), ("created_at", _l("Reported at"), 17),
     ("deadline_at", _l("Current step due"), 17), ("overdue", _l("Overdue"), 8),
@@ -69,8 +69,9 @@ class TooManyRows(ServiceError):
     """More cases match than one file holds."""
 
     def __init__(self, cap: int):
+        count = f"{cap:,}"
         super().__init__(_("More than %(n)s cases match these filters: narrow them (a shorter period, one state "
-                           "or one area) and export again.", n=f"{cap:,}"))
+                           "or one area) and export again.", n=count))
         self.cap = cap
 
 
@@ -169,7 +170,7 @@ def cases_workbook(tenant: Tenant, rows: Iterable[dict[str, Any]], filters: dict
                 cells.append(value if value not in (None, "") else None)
         ws.append(cells)
     about = book.sheet(_("About this file"), [_("Item"), _("Value")], [24, 50])
-    about.append([_("District"), tenant.name_zh])
+    about.append([_("District name"), tenant.name_zh])
     about.append([_("Exported at"), _cell(about, _local(now, tz), DATE_FORMAT)])
     about.append([_("Cases"), count])
     for name, label in FILTER_LABELS.items():
@@ -201,7 +202,7 @@ def stats_workbook(tenant: Tenant, stats: Stats) -> bytes:
     tz = ZoneInfo(tenant.timezone)
     book = _Book()
     summary = book.sheet(_("Summary"), [_("Item"), _("Value")], [30, 30])
-    summary.append([_("District"), tenant.name_zh])
+    summary.append([_("District name"), tenant.name_zh])
     summary.append([_("Area"), stats.area.name if stats.area is not None else _("All of my area")])
     summary.append([_("From"), stats.period.since.isoformat()])
     summary.append([_("Until"), stats.period.until.isoformat()])

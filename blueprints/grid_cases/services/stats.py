@@ -39,17 +39,18 @@ from tenants.models import OrgUnit, RoleGrant, Tenant, User
 # what a figure counts (see the module's docstring); the order is the tables' and the API's
 FIGURES = ("reported", "accepted", "rejected", "closed", "overdue", "overdue_open", "resolved_late", "resolved",
            "on_time", "rated", "good")
+# own msgids, not the state labels': a count reads differently from a state (上报数, not 已上报)
 FIGURE_LABELS = {
-    "reported": _l("Reported"),
-    "accepted": _l("Accepted"),
-    "rejected": _l("Not accepted"),
-    "closed": _l("Closed"),
-    "overdue": _l("Overdue"),
+    "reported": _l("Cases reported"),
+    "accepted": _l("Cases accepted"),
+    "rejected": _l("Cases not accepted"),
+    "closed": _l("Cases closed"),
+    "overdue": _l("Overdue cases"),
     "overdue_open": _l("Open and overdue"),
     "resolved_late": _l("Resolved late"),
-    "resolved": _l("Resolved"),
+    "resolved": _l("Cases resolved"),
     "on_time": _l("Resolved on time"),
-    "rated": _l("Rated"),
+    "rated": _l("Cases rated"),
     "good": _l("Satisfied or basically satisfied"),
     "on_time_rate": _l("On-time rate"),
     "satisfaction_rate": _l("Satisfaction rate"),

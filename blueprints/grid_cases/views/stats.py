@@ -71,7 +71,8 @@ def _charts(stats: stats_services.Stats) -> list[dict[str, Any]]:
     months = stats.breakdowns["month"]
     out = [{"title": _("Reported and closed by month"), "svg": charts.line_chart(
         "chart-months", _("Reported and closed by month"), labels,
-        [(_("Reported"), [r.figures.reported for r in months]), (_("Closed"), [r.figures.closed for r in months])])}]
+        [(str(stats_services.FIGURE_LABELS["reported"]), [r.figures.reported for r in months]),
+         (str(stats_services.FIGURE_LABELS["closed"]), [r.figures.closed for r in months])])}]
     me = actor()
     kind = stats.area.kind if stats.area is not None else next(
         (k for k in LEVEL_ORDER if any(u.kind == k for u in me.units("grid_cases.stats"))), None)
@@ -81,7 +82,7 @@ def _charts(stats: stats_services.Stats) -> list[dict[str, Any]]:
         if dim is None:
             continue
         rows = [(r.name, r.figures.reported) for r in stats.breakdowns[dim] if r.figures.reported]
-        title = f"{stats_services.BREAKDOWN_LABELS[dim]} · {_('Reported')}"
+        title = f"{stats_services.BREAKDOWN_LABELS[dim]} · {stats_services.FIGURE_LABELS['reported']}"
         out.append({"title": title, "svg": charts.bar_chart(f"chart-{dim}", title, rows, colour=colour, more=more)})
     return out
 

@@ -208,10 +208,10 @@ def test_stats_page_shows_figures_charts_tables_and_workers(world, client, login
     html = response.get_data(True)
     text = text_of(html)
     assert "2025-11-01 – 2026-11-20 · All of my area" in text
-    assert "9 Reported" in text
-    assert "7 Accepted" in text
-    assert "4 Closed" in text
-    assert "4 Overdue" in text
+    assert "9 Cases reported" in text
+    assert "7 Cases accepted" in text
+    assert "4 Cases closed" in text
+    assert "4 Overdue cases Open and overdue 3 · Resolved late 1" in text
     assert "80.0% On-time rate 4 / 5" in text
     assert "50.0% Satisfaction rate 1 / 2" in text
     assert html.count("<svg") == 3  # the months' line, streets' and categories' bars
@@ -229,7 +229,7 @@ def test_stats_page_filters_and_explains_bad_values(world, client, login_as):
     login_as(world.people["officer1"])
     english(client)
     html = client.get(STATS, query_string={"area": "g2", "since": "", "until": ""}).get_data(True)
-    assert "2 Reported" in text_of(html)
+    assert "2 Cases reported" in text_of(html)
     assert '<option value="g3"' not in html  # another street's grids are not offered
     assert html.count("<svg") == 2  # no level below a grid: months and categories
     response = client.get(STATS, query_string={"since": "2026-05-01", "until": "2026-01-01", "area": "g3"})
@@ -247,7 +247,7 @@ def test_widget_shows_this_months_figures(world, client, login_as):
     english(client)
     text = text_of(client.get("/t/alpha/grid_cases/widgets/stats").get_data(True))
     # November: c1 closed on time, c2 resolved late, c9 overdue at the department
-    assert "3 Reported 1 Closed 2 Overdue 50.0% On-time rate — Satisfaction rate" in text
+    assert "3 Cases reported 1 Cases closed 2 Overdue cases 50.0% On-time rate — Satisfaction rate" in text
     assert 'hx-get="/t/alpha/grid_cases/widgets/stats"' in client.get("/t/alpha/").get_data(True)
 
 
@@ -297,16 +297,16 @@ def test_stats_xlsx_has_one_sheet_per_breakdown(world, client, login_as):
     assert book.sheetnames == ["Summary", "By street", "By community", "By grid", "By department", "By category",
                                "By month", "Grid workers' activity"]
     summary = dict(sheet_rows(book, "Summary")[1:])
-    assert summary["District"] == "甲区"
+    assert summary["District name"] == "甲区"
     assert summary["From"] == "2026-09-01"
     assert summary["Area"] == "All of my area"
     assert summary["Generated at"] == dt.datetime(2026, 11, 20, 10, 0)  # local time
-    assert (summary["Reported"], summary["Closed"], summary["Overdue"]) == (7, 2, 4)
+    assert (summary["Cases reported"], summary["Cases closed"], summary["Overdue cases"]) == (7, 2, 4)
     assert summary["On-time rate"] == pytest.approx(2 / 3)
     rate = next(row[1] for row in book["Summary"].iter_rows() if row[0].value == "On-time rate")
     assert rate.number_format == "0.0%"
     streets = sheet_rows(book, "By street")
-    assert streets[0][:5] == ("Code", "Name", "Reported", "Accepted", "Not accepted")
+    assert streets[0][:5] == ("Code", "Name", "Cases reported", "Cases accepted", "Cases not accepted")
     assert [r[:3] for r in streets[1:]] == [("s1", "一号街道", 5), ("s2", "二号街道", 2)]
     months = sheet_rows(book, "By month")
     assert [(r[0], r[2]) for r in months[1:]] == [("2026-09", 2), ("2026-10", 2), ("2026-11", 3)]
@@ -332,7 +332,7 @@ def test_sheets_and_headers_are_in_the_districts_language_by_default(app, world,
 
     with app.test_request_context("/"), force_locale("zh_CN"):
         assert book.sheetnames[0] == gettext("Summary")
-        assert sheet_rows(book, gettext("Summary"))[1] == (gettext("District"), "甲区")
+        assert sheet_rows(book, gettext("Summary"))[1] == (gettext("District name"), "甲区")
         header = sheet_rows(cases, gettext("Cases"))[0]
         assert header[:3] == (gettext("Case number"), gettext("State"), gettext("Category"))
         states = {r[1] for r in sheet_rows(cases, gettext("Cases"))[1:]}
@@ -373,7 +373,7 @@ def test_work_list_export_columns_local_times_and_masked_phones(app, factory, wo
     header, *rows = sheets["Cases"]
     assert header[:6] == ("Case number", "State", "Category", "Urgency", "Source", "Street")
     col = {name: i for i, name in enumerate(header)}
-    by_description = {r[col["Description"]]: r for r in rows}
+    by_description = {r[col["Problem"]]: r for r in rows}
     assert set(by_description) == {"c3 的问题", "c8 的问题"}
     c3 = by_description["c3 的问题"]
     assert c3[col["Reporter's mobile number"]] == "139****0003"
