@@ -397,6 +397,8 @@ FILLERS: dict[str, Filler] = {
     "channel": channels,
     "module": module_keys,
     "slug": lambda b, _n, _e: [b.slug],
+    # a case number: B's own when it has cases, else a well-formed one of nobody's
+    "number": lambda b, _n, _e: b.values("grid_cases_cases.number")[:2] or ["XD-20310506-0001"],
     # people
     "phone": column("users.phone"),
     "mobile": column("users.phone"),
