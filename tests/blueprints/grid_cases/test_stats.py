@@ -486,4 +486,6 @@ def test_statement_counts_do_not_grow_with_cases(app, factory, world, login_as, 
             stats_services.case_stats(s, world.tenant, actor, {}, now=NOW)
     grouped = [q for q in seen if "grid_cases_cases" in q]
     assert len(grouped) == 1, grouped
-    assert len(seen) <= 6, seen
+    # the grouping, unit names, categories, people, notes, and for a street officer their claimed compounds
+    # (PostgreSQL adds the transaction's work_mem)
+    assert len([q for q in seen if "set_config" not in q]) <= 6, seen
