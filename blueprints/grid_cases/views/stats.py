@@ -17,6 +17,7 @@ from blueprints.grid_cases.services import cases as case_services
 from blueprints.grid_cases.services import exports
 from blueprints.grid_cases.services import stats as stats_services
 from blueprints.grid_cases.services.base import Refused, ServiceError
+from blueprints.grid_cases.services.notes import NOTE_KIND_LABELS
 from blueprints.grid_cases.stats_schemas import StatsQuery
 from blueprints.grid_cases.views import bp
 from blueprints.grid_cases.web import actor
@@ -96,14 +97,8 @@ def _page(stats: stats_services.Stats | None, errors: dict[str, list[str]]) -> A
     return render("grid_cases/stats.html", stats=stats, errors=errors, filters=filters,
                   areas=stats_services.area_units(session, me), charts=_charts(stats) if stats else [],
                   labels=stats_services.FIGURE_LABELS, breakdown_labels=stats_services.BREAKDOWN_LABELS,
-                  breakdowns=stats_services.BREAKDOWNS, note_kinds=_note_kinds(), pct=pct,
+                  breakdowns=stats_services.BREAKDOWNS, note_kinds=NOTE_KIND_LABELS, pct=pct,
                   download_args=_args(), status=422 if errors else 200)
-
-
-def _note_kinds() -> dict[str, Any]:
-    from blueprints.grid_cases.services.notes import NOTE_KIND_LABELS
-
-    return NOTE_KIND_LABELS
 
 
 @bp.get("/stats", endpoint="stats")
