@@ -121,13 +121,15 @@ module = ModuleSpec(
         NavEntry("grid_cases.notes", _l("Quick notes"), "grid_cases.report"),
         NavEntry("grid_cases.claims", _l("My compounds"), "grid_cases.claim"),
         NavEntry("grid_cases.common", _l("Common problems"), "grid_cases.common"),
+        NavEntry("grid_cases.cards", _l("Contact cards"), "grid_cases.cards"),
+        NavEntry("grid_cases.stats", _l("Statistics"), "grid_cases.stats"),
         NavEntry("grid_cases.hotline", _l("Hotline import"), "grid_cases.import"),
         NavEntry("grid_cases.categories", _l("Case categories"), "grid_cases.view"),
-        NavEntry("grid_cases.cards", _l("Contact cards"), "grid_cases.cards"),
     ),
     widgets=(
         Widget("grid_cases.widget_work", _l("My cases"), "grid_cases.view"),
         Widget("grid_cases.widget_categories", _l("Case categories"), "grid_cases.view"),
+        Widget("grid_cases.widget_stats", _l("Cases this month"), "grid_cases.stats"),
     ),
     jobs=(
         PeriodicJob("remind_deadlines", "*/15 * * * *", "blueprints.grid_cases.jobs:remind_deadlines",

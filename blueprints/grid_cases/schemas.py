@@ -15,6 +15,29 @@ from blueprints.grid_cases.models import NOTE_KINDS, RATINGS, STATES, URGENCIES
 from saas.schemas import Id, Phone, Schema, Text, normalize_phone
 
 CODE = ma.validate.Regexp(r"^[A-Za-z0-9_-]+$")
+FIRST_YEAR, LAST_YEAR = 2000, 2100  # the calendar's range (tenants.district): a day outside it is a typing mistake
+
+
+class Day(ma.fields.Date):
+    """A local day of a filter (YYYY-MM-DD): empty means not given, as a browser sends an empty date field."""
+
+    def __init__(self, **kwargs: Any):
+        kwargs.setdefault("load_default", None)
+        kwargs.setdefault("allow_none", True)
+        super().__init__(**kwargs)
+
+    def deserialize(self, value: Any, attr: str | None = None, data: Mapping[str, Any] | None = None,
+                    **kwargs: Any) -> Any:
+        if isinstance(value, str) and not value.strip():
+            value = None
+        return super().deserialize(value, attr, data, **kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any) -> Any:
+        day = super()._deserialize(value.strip() if isinstance(value, str) else value, attr, data, **kwargs)
+        if not FIRST_YEAR <= day.year <= LAST_YEAR:
+            raise ma.ValidationError(_("Choose a date between %(first)s and %(last)s.", first=FIRST_YEAR,
+                                       last=LAST_YEAR))
+        return day
 STATE_FILTERS = (*STATES, "open", "final")
 
 
@@ -102,8 +125,8 @@ class CaseFilter(Schema):
     state = ma.fields.String(load_default="", validate=ma.validate.OneOf(("", *STATE_FILTERS)))
     grid = Text(load_default="", max_length=64, metadata={"description": "Code of a grid, community or street"})
     urgency = ma.fields.String(load_default="", validate=ma.validate.OneOf(("", *URGENCIES)))
-    since = ma.fields.Date(load_default=None, allow_none=True)
-    until = ma.fields.Date(load_default=None, allow_none=True)
+    since = Day()
+    until = Day()
     overdue = ma.fields.Boolean(load_default=False)
     before = Id(load_default=None, allow_none=True, metadata={"description": "Keyset cursor: `next` of the page"})
     limit = ma.fields.Integer(load_default=30, validate=ma.validate.Range(min=1, max=200), strict=False)
@@ -420,3 +443,74 @@ class CardOut(Schema):
     complete = ma.fields.Boolean(metadata={"description": "The police officer, the doctor and the hotline are given"})
     report_url = ma.fields.String(metadata={"description": "What the card's QR code opens: the grid's report form"})
     updated_at = ma.fields.DateTime(allow_none=True, metadata={"description": "Last saved; null: never edited"})
+
+
+# --- statistics (the period's own rules are the service's: services.stats.period_for) ------------------
+
+
+class StatsQuery(Schema):
+    class Meta:
+        unknown = ma.EXCLUDE
+
+    since = Day(metadata={
+        "description": "First local day of the period (default: the first day of the month 12 months ago)"})
+    until = Day(metadata={
+        "description": "Last local day of the period, included (default: today); at most 36 months in all"})
+    area = Text(load_default="", max_length=64, metadata={
+        "description": "Code of a street, community or grid of your area (default: all of it)"})
+
+
+class FiguresOut(Schema):
+    reported = ma.fields.Integer(metadata={"description": "Cases reported in the period"})
+    accepted = ma.fields.Integer(metadata={"description": "Of those, past an acceptance (not waiting, not rejected)"})
+    rejected = ma.fields.Integer(metadata={"description": "Not accepted (不予受理)"})
+    closed = ma.fields.Integer(metadata={"description": "Closed, rated or not"})
+    overdue = ma.fields.Integer(metadata={"description": "overdue_open + resolved_late, each case once"})
+    overdue_open = ma.fields.Integer(metadata={"description": "Open and past the current step's deadline"})
+    resolved_late = ma.fields.Integer(metadata={"description": "Resolved after the handling deadline"})
+    resolved = ma.fields.Integer(metadata={"description": "Resolved (and possibly verified, closed, rated)"})
+    on_time = ma.fields.Integer(metadata={"description": "Resolved by the handling deadline"})
+    rated = ma.fields.Integer(metadata={"description": "Rated by the reporter"})
+    good = ma.fields.Integer(metadata={"description": "Rated satisfied or basically satisfied (好评)"})
+    on_time_rate = ma.fields.Float(allow_none=True, metadata={"description": "on_time / resolved; null if none"})
+    satisfaction_rate = ma.fields.Float(allow_none=True, metadata={"description": "good / rated; null if none"})
+
+
+class StatsRowOut(FiguresOut):
+    code = ma.fields.String(allow_none=True, metadata={
+        "description": "The unit's or category's code, the month as 2026-11; null for the cases without one"})
+    name = ma.fields.String()
+
+
+class WorkerOut(Schema):
+    id = ma.fields.String()
+    name = ma.fields.String()
+    grids = ma.fields.List(ma.fields.String())
+    notes = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Integer(),
+                           metadata={"description": "Quick notes of the period by kind: patrol, visit, publicity, "
+                                                    "service"})
+    notes_total = ma.fields.Integer()
+    cases_found = ma.fields.Integer(metadata={"description": "Cases of the period reported on patrol or from a note"})
+
+
+class AreaOut(Schema):
+    code = ma.fields.String()
+    name = ma.fields.String()
+    kind = ma.fields.String()
+
+
+class StatsOut(Schema):
+    since = ma.fields.Date()
+    until = ma.fields.Date()
+    months = ma.fields.List(ma.fields.String(), metadata={"description": "The months of by_month, e.g. 2026-11"})
+    area = ma.fields.Nested(AreaOut, allow_none=True, metadata={"description": "null: all of the caller's area"})
+    generated_at = ma.fields.DateTime()
+    totals = ma.fields.Nested(FiguresOut)
+    by_street = ma.fields.List(ma.fields.Nested(StatsRowOut))
+    by_community = ma.fields.List(ma.fields.Nested(StatsRowOut))
+    by_grid = ma.fields.List(ma.fields.Nested(StatsRowOut))
+    by_department = ma.fields.List(ma.fields.Nested(StatsRowOut))
+    by_category = ma.fields.List(ma.fields.Nested(StatsRowOut))
+    by_month = ma.fields.List(ma.fields.Nested(StatsRowOut))
+    workers = ma.fields.List(ma.fields.Nested(WorkerOut), metadata={
+        "description": "Grid workers and leaders of the area: quick notes and cases found in the period"})

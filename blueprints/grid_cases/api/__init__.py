@@ -10,6 +10,6 @@ from saas.api import Blueprint
 
 blp = Blueprint("grid_cases_api", __name__, description="网格事件 / Grid cases")
 
-from blueprints.grid_cases.api import cards, cases, categories, hotline, notes  # noqa: E402, F401
+from blueprints.grid_cases.api import cards, cases, categories, hotline, notes, stats  # noqa: E402, F401
 
 __all__ = ["blp"]

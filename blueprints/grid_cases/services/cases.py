@@ -354,7 +354,7 @@ def report_case(session: so.Session, tenant: Tenant, actor: Actor, data: dict[st
         errors["location_code"] = _("No grid, compound or building has this code.")
     staff = actor.user is not None and actor.user.kind == "staff"
     source = source or ("patrol" if staff else "web")
-    if staff and source in STAFF_SOURCES:
+    if staff and source in (*STAFF_SOURCES, "note"):
         if not actor.may("grid_cases.report", unit):
             errors["location_code"] = _("You may report cases only in your own area.")
         if unit is None and not actor.may("grid_cases.report", place_of(session, None).level):

@@ -10,6 +10,6 @@ from flask import Blueprint
 
 bp = Blueprint("grid_cases", __name__, template_folder="../templates")
 
-from blueprints.grid_cases.views import admin, cards, cases, hotline, notes, public  # noqa: E402, F401
+from blueprints.grid_cases.views import admin, cards, cases, hotline, notes, public, stats  # noqa: E402, F401
 
 __all__ = ["bp"]

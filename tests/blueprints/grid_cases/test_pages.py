@@ -98,6 +98,10 @@ def test_the_work_list_pages_and_filters(client, login_as, world_a: World) -> No
     rest = client.get(more, headers={"HX-Request": "true"})
     assert rest.get_data(as_text=True).count('class="case-card') == 5
     assert "<html" not in rest.get_data(as_text=True)
+    # the search form as a browser sends it, every field empty but one
+    assert client.get("/t/alpha/grid_cases/?view=area&q=&category=&state=&grid=&urgency=&since=&until=").status_code \
+        == 200
+    assert client.get("/t/alpha/grid_cases/?until=9999-12-31").status_code == 422
     bad = client.get("/t/alpha/grid_cases/?since=2026-02-30&state=lost")
     assert bad.status_code == 422
     assert bad.get_data(as_text=True).count('class="field-error"') == 2
