@@ -16,40 +16,12 @@ from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import press
 from tests.browser.live import LiveServer
+from tests.browser.pages import CJK, assert_fits, close_menu, go_by_menu, open_menu
 
 pytestmark = pytest.mark.browser
 
-CJK = re.compile(r"[\u4e00-\u9fff]")
 MODULE = "grid_cases"
 MODULE_NAME = {"zh_CN": "网格事件", "en": "Grid cases"}
-
-
-def assert_fits(page: Page) -> None:
-    """Nothing on the page makes it scroll sideways."""
-    width = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
-    assert width[0] <= width[1], f"{page.url} scrolls horizontally: {width[0]} px of content in {width[1]} px"
-
-
-def open_menu(page: Page, t: Callable[..., str], locale: str = "zh_CN") -> Any:
-    menu = page.locator("#main-menu")
-    if menu.get_attribute("open") is None:
-        press(page, menu.get_by_text(t("Menu", locale), exact=True))
-    expect(menu.get_by_role("list")).to_be_visible()
-    return menu
-
-
-def close_menu(page: Page) -> None:
-    menu = page.locator("#main-menu")
-    if menu.get_attribute("open") is not None:
-        press(page, menu.locator("summary"))
-
-
-def go_by_menu(page: Page, t: Callable[..., str], label: str, locale: str = "zh_CN") -> None:
-    menu = open_menu(page, t, locale)
-    press(page, menu.get_by_role("link", name=label, exact=True))
-    page.wait_for_load_state()
-    expect(page.get_by_role("heading", level=1)).to_have_text(label)
-    assert_fits(page)
 
 
 def module_entries(page: Page) -> Any:

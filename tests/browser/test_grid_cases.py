@@ -1,0 +1,369 @@
+"""Grid cases (网格事件) as the people of 万柏林区 live them, each in a browser of their own.
+
+Grid workers, grid leaders and residents are on a 375 px phone, always; the people at a desk (the community cadre,
+the street officer, the department's handler) are on the desktop in one run of each journey and on the phone in
+the other (`device`). Expected texts come from the catalogue, so the journeys read the Chinese a person reads;
+names of places and people come from the pages themselves (the demo's data), never from the test.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.browser.conftest import press
+from tests.browser.live import LiveServer
+from tests.browser.pages import CJK, PhoneCodes, assert_fits, go_by_menu, images_loaded, jpeg, open_notice
+
+pytestmark = pytest.mark.browser
+
+TENANT = "wanbailin"
+BASE = f"/t/{TENANT}/grid_cases"
+MODULE_NAME = "网格事件"
+# gw1's grid in 万柏林区 (tenants/demo.py), and the compound in it: 晋祠路一号院, the 1,200 households in 3 grids
+GRID = "wbl-jinci-g1-1"
+COMPOUND = "wbl-jinci-cp1"
+WATER_DEPARTMENT = "区水务局"
+
+T = Callable[..., str]
+
+
+# --- what a person does and sees on the case pages ------------------------------------------------------------
+
+
+def entry(t: T, label: str) -> str:
+    """A grid-cases entry of the menu as it reads: "网格事件 · 上报事件"."""
+    return f"{MODULE_NAME} · {t(label)}"
+
+
+def exact(text: str) -> re.Pattern[str]:
+    return re.compile(f"^\\s*{re.escape(text)}\\s*$")
+
+
+def notice(t: T, msgid: str, **context: str) -> str:
+    """A notice's title as the inbox shows it: the catalogue's wording with the case's values in."""
+    text = t(msgid)
+    for key, value in context.items():
+        text = text.replace("{{ " + key + " }}", value)
+    return text
+
+
+def new_phone() -> str:
+    """A resident's mobile number no other journey (or run) uses: 166 is a mobile prefix no demo account has."""
+    return "166" + "".join(secrets.choice("0123456789") for _ in range(8))
+
+
+def mask(phone: str) -> str:
+    return phone[:3] + "****" + phone[-4:]
+
+
+def staff_name(page: Page) -> str:
+    """The signed-in person's name, from the footer beside the sign-out button."""
+    return page.locator(".footer .logout span").inner_text().strip()
+
+
+def state(page: Page) -> Any:
+    return page.locator(".case-badges .badge").first
+
+
+def fact(page: Page, t: T, label: str) -> Any:
+    """The value beside a label in the case's facts."""
+    return page.locator(".case-facts dt").filter(has_text=exact(t(label))).locator("xpath=following-sibling::dd[1]")
+
+
+def step_buttons(page: Page) -> list[str]:
+    return [s.strip() for s in page.locator(".case-actions details.action > summary").all_inner_texts()]
+
+
+def expect_steps(page: Page, t: T, *labels: str) -> None:
+    """Exactly these step buttons, in this order; none at all when no label is given."""
+    if not labels:
+        expect(page.locator(".case-actions")).to_have_count(0)
+        return
+    expect(page.locator(".case-actions details.action > summary")).to_have_count(len(labels))
+    assert step_buttons(page) == [t(label) for label in labels]
+
+
+def timeline(page: Page) -> list[str]:
+    """The timeline's steps as they read, oldest first: "受理 吕燕丽 (网格员)"."""
+    lines = []
+    for item in page.locator(".timeline .events li").all():
+        lines.append(" ".join(item.locator("strong, .who").all_inner_texts()).strip())
+    return lines
+
+
+def take_step(page: Page, t: T, label: str, *, note: str | None = None, result: str | None = None,
+              photo: dict[str, Any] | None = None, reason: bool = False) -> Any:
+    """Open a step's form by its button, fill it and send it; returns the step's form (for its errors)."""
+    action = page.locator(".case-actions details.action").filter(has=page.locator("summary", has_text=exact(t(label))))
+    expect(action).to_have_count(1)
+    if action.get_attribute("open") is None:
+        press(page, action.locator("summary"))
+    form = action.locator("form")
+    expect(form).to_be_visible()
+    if result is not None:
+        form.get_by_label(t("What was done")).fill(result)
+    if note is not None:
+        form.get_by_label(t("Reason") if reason else t("Note (optional)")).fill(note)
+    if photo is not None:
+        form.get_by_label(t("Photos")).set_input_files(photo)
+    with page.expect_navigation():
+        press(page, form.get_by_role("button", name=t(label), exact=True))
+    return action
+
+
+def done(page: Page, t: T, label: str) -> None:
+    """The step went through: the case page again, saying so."""
+    expect(page.get_by_role("status")).to_have_text(t("Done: %(action)s.", action=t(label)))
+    assert_fits(page)
+
+
+def work_list(page: Page, t: T, view: str) -> None:
+    """The person's cases through the menu, then one of their work lists."""
+    go_by_menu(page, t, entry(t, "Cases"), heading=t("Cases"))
+    lists = page.get_by_role("navigation", name=t("Work lists"))
+    press(page, lists.get_by_role("link", name=t(view), exact=True))
+    expect(lists.get_by_role("link", name=t(view), exact=True)).to_have_attribute("aria-current", "page")
+    assert_fits(page)
+
+
+def case_card(page: Page, number: str) -> Any:
+    return page.locator(f'.case-card[data-number="{number}"]')
+
+
+def open_case(page: Page, number: str) -> None:
+    card = case_card(page, number)
+    expect(card).to_have_count(1)
+    press(page, card.get_by_role("link"))
+    expect(page.get_by_role("heading", level=1)).to_have_text(number)
+    assert_fits(page)
+
+
+def staff(new_context: Callable[[str], Any], sign_in: Callable[..., Page], role: str, device: str) -> Page:
+    return sign_in(new_context(device).new_page(), role=role, tenant=TENANT)
+
+
+@pytest.fixture
+def codes(live: LiveServer) -> PhoneCodes:
+    return PhoneCodes(live)
+
+
+@pytest.fixture
+def office(device: str) -> str:
+    """Where the people at a desk work in this run; field workers and residents are on the phone in both."""
+    return device
+
+
+# --- the whole life of a case ---------------------------------------------------------------------------------
+
+
+def test_a_residents_phone_call_goes_up_to_the_water_bureau_and_back_to_the_residents_rating(
+    new_context: Callable[[str], Any], sign_in: Callable[..., Page], t: T, office: str, codes: PhoneCodes,
+) -> None:
+    resident_phone = new_phone()
+    tag = secrets.token_hex(3)
+    description = f"居民来电：2号楼地下室进水，水表井冒水（{tag}）"
+    names: list[str] = []
+
+    # the grid worker, on patrol with the phone, takes the resident's call and reports it with a photo
+    gw = staff(new_context, sign_in, "grid_worker", "phone")
+    names.append(staff_name(gw))
+    go_by_menu(gw, t, entry(t, "Report a case"), heading=t("Report a case"))
+    gw.get_by_label(t("Category")).select_option("water")
+    gw.get_by_label(t("Where")).select_option(GRID)
+    gw.get_by_label(t("Address or landmark")).fill("2号楼地下室")
+    gw.get_by_label(t("What is the problem?")).fill(description)
+    gw.get_by_label(t("Photos")).set_input_files(jpeg("report"))
+    press(gw, gw.get_by_text(t("A resident reported it (phone or hotline)"), exact=True))
+    gw.get_by_label(t("How it came in")).select_option(label=t("Resident by phone"))
+    gw.get_by_label(t("Resident's name")).fill("赵阿姨")
+    gw.get_by_label(t("Resident's mobile number")).fill(resident_phone)
+    assert_fits(gw)
+    with gw.expect_navigation():
+        press(gw, gw.get_by_role("button", name=t("Report"), exact=True))
+    number = gw.get_by_role("heading", level=1).inner_text().strip()
+    assert re.fullmatch(r"XD-\d{8}-\d{4}", number), number
+    expect(gw.get_by_role("status")).to_have_text(t("Case %(number)s reported.", number=number))
+    assert_fits(gw)
+    # the grid may act on what its own worker reports: accepted at once, with the grid's two steps
+    expect(state(gw)).to_have_text(t("Accepted"))
+    expect(fact(gw, t, "Reported")).to_contain_text(t("Resident by phone"))
+    expect(fact(gw, t, "Reported")).to_contain_text(f"赵阿姨 {resident_phone}")
+    expect(fact(gw, t, "Current step due")).not_to_have_class(re.compile("overdue"))
+    images_loaded(gw.locator(".case-facts .photos img"))
+    assert timeline(gw) == [f"{t('Reported')} {names[0]} ({t('Grid worker')})",
+                            f"{t('Accept')} {names[0]} ({t('Grid worker')})"]
+    expect_steps(gw, t, "Handle at this level", "Escalate")
+
+    # it needs the community: up it goes, and the grid's buttons are gone
+    take_step(gw, t, "Escalate", note="涉及地下管网，需社区协调")
+    done(gw, t, "Escalate")
+    expect(state(gw)).to_have_text(t("Escalated, waiting for acceptance"))
+    expect(fact(gw, t, "Held by")).to_have_text(re.compile("晋祠路社区"))
+    expect_steps(gw, t)
+    # in the grid worker's lists: reported by them, not overdue; the demo's late case is marked in the overdue list
+    work_list(gw, t, "Reported by me")
+    expect(case_card(gw, number).locator(".badge").first).to_have_text(t("Escalated, waiting for acceptance"))
+    expect(case_card(gw, number).locator(".badge.overdue")).to_have_count(0)
+    work_list(gw, t, "Overdue")
+    expect(case_card(gw, number)).to_have_count(0)
+    late = gw.locator(".case-card.is-overdue")
+    expect(late.first).to_be_visible()
+    expect(late.first.locator(".badge.overdue")).to_have_text(t("Overdue"))
+
+    # the community cadre is told, accepts it and sends it on to the street
+    cadre = staff(new_context, sign_in, "community_cadre", office)
+    names.append(staff_name(cadre))
+    open_notice(cadre, t, notice(t, "Case {{ number }} waits for your acceptance", number=number))
+    expect(cadre.get_by_role("heading", level=1)).to_have_text(number)
+    assert_fits(cadre)
+    expect_steps(cadre, t, "Accept", "Do not accept", "Send back down")
+    assert timeline(cadre)[-1] == f"{t('Escalate')} {names[0]} ({t('Grid worker')})"
+    expect(cadre.locator(".timeline .events li").last.locator(".note")).to_have_text("涉及地下管网，需社区协调")
+    take_step(cadre, t, "Accept")
+    done(cadre, t, "Accept")
+    expect_steps(cadre, t, "Handle at this level", "Escalate")
+    take_step(cadre, t, "Escalate", note="需街道协调区水务局")
+    done(cadre, t, "Escalate")
+    expect(fact(cadre, t, "Held by")).to_have_text(re.compile("晋祠路街道"))
+    expect_steps(cadre, t)
+
+    # the street officer finds it waiting in their list, accepts it and dispatches it to the water bureau
+    street = staff(new_context, sign_in, "street_officer", office)
+    names.append(staff_name(street))
+    work_list(street, t, "Waiting for my acceptance")
+    expect(case_card(street, number)).to_contain_text(description)
+    open_case(street, number)
+    expect_steps(street, t, "Accept", "Do not accept", "Send back down")
+    take_step(street, t, "Accept")
+    done(street, t, "Accept")
+    expect_steps(street, t, "Handle at this level", "Escalate", "Dispatch to a department")
+    dispatch = street.locator("#action-dispatch")
+    if dispatch.get_attribute("open") is None:
+        press(street, dispatch.locator("summary"))
+    # the category's own department is offered first
+    expect(dispatch.get_by_label(t("Department")).locator("option:checked")).to_have_text(WATER_DEPARTMENT)
+    take_step(street, t, "Dispatch to a department")
+    done(street, t, "Dispatch to a department")
+    expect(state(street)).to_have_text(t("Dispatched to a department"))
+    expect(fact(street, t, "Held by")).to_have_text(re.compile(f"晋祠路街道 → {WATER_DEPARTMENT}"))
+    expect(fact(street, t, "To be resolved by")).to_be_visible()
+    expect_steps(street, t)
+
+    # the water bureau's handler is told, takes it on and resolves it with a photo of the work
+    dept = staff(new_context, sign_in, "dept_handler", office)
+    names.append(staff_name(dept))
+    open_notice(dept, t, notice(t, "Case {{ number }} is dispatched to your department", number=number))
+    expect(dept.get_by_role("heading", level=1)).to_have_text(number)
+    expect_steps(dept, t, "Take on", "Return to the dispatcher")
+    take_step(dept, t, "Take on", note="已派维修班组")
+    done(dept, t, "Take on")
+    expect(state(dept)).to_have_text(t("In progress"))
+    expect_steps(dept, t, "Return to the dispatcher", "Ask for more time", "Mark resolved")
+    result = f"更换水表井阀门，排净积水，已恢复正常（{tag}）"
+    take_step(dept, t, "Mark resolved", result=result, photo=jpeg("result", color=(60, 150, 90)))
+    done(dept, t, "Mark resolved")
+    expect(state(dept)).to_have_text(t("Resolved, waiting for verification"))
+    expect(fact(dept, t, "Result")).to_have_text(result)
+    expect_steps(dept, t)
+    # off the department's to-do list, still among the department's cases
+    work_list(dept, t, "Dispatched to my department")
+    expect(case_card(dept, number)).to_have_count(0)
+    work_list(dept, t, "All in my area")
+    expect(case_card(dept, number).locator(".badge").first).to_have_text(t("Resolved, waiting for verification"))
+
+    # the grid leader goes to see it, on the phone, and confirms it with a photo from the site
+    leader = staff(new_context, sign_in, "grid_leader", "phone")
+    names.append(staff_name(leader))
+    work_list(leader, t, "Waiting for my verification")
+    open_case(leader, number)
+    expect_steps(leader, t, "Confirm on site", "Not fixed: send back")
+    take_step(leader, t, "Confirm on site", note="现场查看，地下室已无积水", photo=jpeg("verify", color=(150, 120, 60)))
+    done(leader, t, "Confirm on site")
+    expect(state(leader)).to_have_text(t("Verified, waiting to be closed"))
+    images_loaded(leader.locator(".case-facts .photos img"))
+    expect(leader.locator(".case-facts .photos img")).to_have_count(3)
+
+    # the grid worker was told too; the street, where the case is held, closes it
+    open_notice(gw, t, notice(t, "Case {{ number }} is resolved: please verify it on site", number=number))
+    expect(state(gw)).to_have_text(t("Verified, waiting to be closed"))
+    expect_steps(gw, t)
+    open_notice(street, t, notice(t, "Case {{ number }} is verified: please close it", number=number))
+    expect_steps(street, t, "Close the case")
+    take_step(street, t, "Close the case")
+    done(street, t, "Close the case")
+    expect(state(street)).to_have_text(t("Closed"))
+    expect_steps(street, t)
+    assert [line.split(" ")[0] for line in timeline(street)] == [t(x) for x in (
+        "Reported", "Accept", "Escalate", "Accept", "Escalate", "Accept", "Dispatch to a department", "Take on",
+        "Mark resolved", "Confirm on site", "Close the case")]
+
+    # the resident follows the case on the phone, by its number and the phone that reported it
+    resident = new_context("phone").new_page()
+    resident.goto(f"{BASE}/track")
+    expect(resident.get_by_role("heading", level=1)).to_have_text(t("Follow a report"))
+    assert_fits(resident)
+    resident.get_by_label(t("Case number")).fill(number.lower())
+    resident.get_by_label(t("Mobile number")).fill(resident_phone)
+    press(resident, resident.get_by_role("button", name=t("Continue"), exact=True))
+    expect(resident.get_by_role("heading", level=1)).to_have_text(t("Resident sign-in"))
+    expect(resident.get_by_label(t("Mobile number"))).to_have_value(resident_phone)
+    assert_fits(resident)
+    codes.mark()
+    press(resident, resident.get_by_role("button", name=t("Send code"), exact=True))
+    expect(resident.get_by_role("heading", level=1)).to_have_text(t("Enter the code"))
+    expect(resident.get_by_text(t("A code was sent to %(phone)s.", phone=mask(resident_phone)))).to_be_visible()
+    assert_fits(resident)
+    resident.get_by_label(t("Six-digit code")).fill(codes.code())
+    with resident.expect_navigation(url=re.compile(f"{BASE}/public/{number}$")):
+        press(resident, resident.get_by_role("button", name=t("Verify"), exact=True))
+    expect(resident.get_by_role("heading", level=1)).to_have_text(number)
+    assert_fits(resident)
+    public = resident.locator("main")
+    expect(public.locator(".badge").first).to_have_text(t("Closed"))
+    expect(public.locator(".case-description")).to_have_text(description)
+    expect(public).to_contain_text(result)
+    # the public steps: who acted by role, never by name; the internal notes and the site photo stay inside
+    steps = [s.strip() for s in public.locator(".timeline .events li strong").all_inner_texts()]
+    assert steps == [t(x) for x in ("Reported", "Accept", "Accept", "Accept", "Mark resolved", "Close the case")]
+    text = public.inner_text()
+    assert CJK.search(text)
+    for name in names:
+        assert name not in text, f"the resident's page names {name}"
+    assert "涉及地下管网" not in text
+    assert "现场查看" not in text
+    expect(public.locator(".photos img")).to_have_count(2)
+    images_loaded(public.locator(".photos img"))
+
+    # and rates it
+    rate = resident.get_by_role("region", name=t("How was it handled?"))
+    rate.get_by_label(t("Satisfied"), exact=True).check()
+    rate.get_by_label(t("Anything to add (optional)")).fill("修得及时，谢谢网格员")
+    assert_fits(resident)
+    with resident.expect_navigation():
+        press(resident, rate.get_by_role("button", name=t("Send rating"), exact=True))
+    expect(resident.get_by_role("status")).to_have_text(t("Thank you for your rating."))
+    expect(resident.get_by_role("region", name=t("How was it handled?"))).to_have_count(0)
+    expect(fact(resident, t, "Your rating")).to_have_text(t("Satisfied"))
+    assert_fits(resident)
+    # the notices the resident had on the way: accepted, resolved with the result, closed with the rating link
+    for status in ("accepted", "resolved", "closed: please rate how it was handled"):
+        open_notice(resident, t, notice(t, "Your report {{ number }} is {{ status }}", number=number,
+                                        status=t(status)))
+        expect(resident.get_by_role("heading", level=1)).to_have_text(number)
+    # and the case among their reports
+    press(resident, resident.get_by_role("link", name=f"← {t('My reports')}"))
+    expect(resident.get_by_role("heading", level=1)).to_have_text(t("My reports"))
+    expect(resident.locator(".case-card").filter(has_text=number).locator(".badge")).to_have_text(t("Closed"))
+    assert_fits(resident)
+
+    # the staff see the rating on the case
+    street.reload()
+    expect(state(street)).to_have_text(t("Closed and rated"))
+    expect(fact(street, t, "Rating")).to_have_text(f"{t('Satisfied')}: 修得及时，谢谢网格员")
+    assert timeline(street)[-1].startswith(f"{t('Rate')} ")
