@@ -367,3 +367,176 @@ def test_a_residents_phone_call_goes_up_to_the_water_bureau_and_back_to_the_resi
     expect(state(street)).to_have_text(t("Closed and rated"))
     expect(fact(street, t, "Rating")).to_have_text(f"{t('Satisfied')}: 修得及时，谢谢网格员")
     assert timeline(street)[-1].startswith(f"{t('Rate')} ")
+
+
+# --- a resident reports through the contact card's QR code ---------------------------------------------------
+
+
+def fill_public_report(page: Page, t: T, description: str, phone: str) -> None:
+    page.get_by_label(t("What kind of problem?")).select_option("sanitation")
+    page.get_by_label(t("Exact spot")).fill("4号楼东侧垃圾桶旁")
+    page.get_by_label(t("What is wrong?")).fill(description)
+    page.get_by_label(t("Photos (optional)")).set_input_files(jpeg("public"))
+    page.get_by_label(t("Your name (optional)")).fill("孙先生")
+    page.get_by_label(t("Mobile number")).fill(phone)
+
+
+def send_code(page: Page, t: T, codes: PhoneCodes, phone: str) -> str:
+    """The form's "send code" button (htmx): the line under the number says where the code went."""
+    codes.mark()
+    press(page, page.get_by_role("button", name=t("Send code"), exact=True))
+    expect(page.locator("#code-line").get_by_role("status")).to_have_text(
+        t("A code was sent to %(phone)s.", phone=mask(phone)))
+    # the swap keeps what was typed, and the field the code goes into
+    expect(page.get_by_label(t("Mobile number"))).to_have_value(phone)
+    assert_fits(page)
+    return codes.code()
+
+
+def test_a_resident_reports_from_the_qr_code_with_the_phone_code_and_a_wrong_code_is_refused(
+    new_context: Callable[[str], Any], sign_in: Callable[..., Page], t: T, codes: PhoneCodes,
+) -> None:
+    tag = secrets.token_hex(3)
+    gw = staff(new_context, sign_in, "grid_worker", "phone")
+
+    # the QR code on the contact card opens the report form with the grid filled in
+    resident = new_context("phone").new_page()
+    resident.goto(f"{BASE}/report?grid={GRID}")
+    expect(resident.get_by_role("heading", level=1)).to_have_text(t("Report a problem"))
+    fixed = resident.locator(".fixed-grid")
+    expect(fixed).to_contain_text(t("Your grid"))
+    grid_name = fixed.locator("strong").inner_text()
+    assert CJK.search(grid_name), grid_name
+    expect(resident.get_by_label(t("Where is it?"))).to_have_count(0)
+    assert_fits(resident)
+    phone = new_phone()
+    description = f"小区垃圾桶满溢两天无人清运（{tag}）"
+    fill_public_report(resident, t, description, phone)
+    resident.get_by_label(t("Six-digit code")).fill(send_code(resident, t, codes, phone))
+    with resident.expect_navigation(url=re.compile(f"{BASE}/public/")):
+        press(resident, resident.get_by_role("button", name=t("Send the report"), exact=True))
+    number = resident.get_by_role("heading", level=1).inner_text().strip()
+    expect(resident.get_by_role("status")).to_have_text(
+        t("Thank you. Your report %(number)s is received; we tell you by SMS how it goes.", number=number))
+    assert_fits(resident)
+    expect(resident.locator("main .badge").first).to_have_text(t("Received"))
+    expect(resident.locator(".case-description")).to_have_text(description)
+    expect(fact(resident, t, "Where")).to_contain_text(grid_name)
+    images_loaded(resident.locator(".photos img"))
+    expect(resident.locator(".timeline .events li")).to_have_count(1)
+    expect(resident.locator(".timeline .events li .who")).to_have_text(t("Resident"))
+    # the code signed the resident in: their reports are a tap away
+    press(resident, resident.get_by_role("link", name=f"← {t('My reports')}"))
+    expect(resident.get_by_role("heading", level=1)).to_have_text(t("My reports"))
+    expect(resident.locator(".case-card").filter(has_text=number)).to_have_count(1)
+    assert_fits(resident)
+
+    # the grid worker is told and finds it among the grid's new reports, from the QR code, to accept
+    open_notice(gw, t, notice(t, "Case {{ number }} waits for your acceptance", number=number))
+    expect(gw.get_by_role("heading", level=1)).to_have_text(number)
+    expect(state(gw)).to_have_text(t("Waiting for acceptance"))
+    expect(fact(gw, t, "Reported")).to_contain_text(t("Contact card QR code"))
+    expect(fact(gw, t, "Where")).to_contain_text(grid_name)
+    expect_steps(gw, t, "Accept", "Do not accept")
+    work_list(gw, t, "New reports in my grids")
+    expect(case_card(gw, number)).to_contain_text(description)
+
+    # a second resident types a wrong code: refused, said in Chinese under the field, nothing created
+    other = new_context("phone").new_page()
+    other.goto(f"{BASE}/report?grid={GRID}")
+    other_phone = new_phone()
+    other_description = f"路边井盖松动，踩上去晃（{tag}）"
+    fill_public_report(other, t, other_description, other_phone)
+    right = send_code(other, t, codes, other_phone)
+    other.get_by_label(t("Six-digit code")).fill(f"{(int(right) + 1) % 1_000_000:06d}")
+    with other.expect_response(lambda r: r.request.method == "POST" and r.url.endswith("/report")) as answer:
+        press(other, other.get_by_role("button", name=t("Send the report"), exact=True))
+    assert answer.value.status == 422
+    wrong = other.locator("#code-error")
+    expect(wrong).to_have_text(t("The code is wrong or has expired."))
+    assert CJK.search(wrong.inner_text())
+    expect(other.get_by_label(t("Six-digit code"))).to_have_attribute("aria-invalid", "true")
+    expect(other.get_by_label(t("What is wrong?"))).to_have_value(other_description)
+    expect(other.locator(".fixed-grid strong")).to_have_text(grid_name)
+    expect(other.locator(".topbar .inbox-link")).to_have_count(0)  # not signed in either
+    assert_fits(other)
+    go_by_menu(gw, t, entry(t, "Cases"), heading=t("Cases"))
+    press(gw, gw.get_by_text(t("Search and filter"), exact=True))
+    gw.get_by_label(t("Number or words")).fill(tag)
+    press(gw, gw.get_by_role("button", name=t("Search"), exact=True))
+    expect(gw.locator(".case-card")).to_have_count(1)
+    expect(case_card(gw, number)).to_have_count(1)
+    assert_fits(gw)
+
+    # with the right code it goes through
+    other.get_by_label(t("Six-digit code")).fill(right)
+    with other.expect_navigation(url=re.compile(f"{BASE}/public/")):
+        press(other, other.get_by_role("button", name=t("Send the report"), exact=True))
+    expect(other.locator(".case-description")).to_have_text(other_description)
+    assert other.get_by_role("heading", level=1).inner_text().strip() != number
+
+
+# --- refusals a person meets ---------------------------------------------------------------------------------
+
+
+def test_the_second_of_two_people_acting_on_a_case_is_told_and_a_step_without_its_reason_is_refused(
+    new_context: Callable[[str], Any], sign_in: Callable[..., Page], t: T, office: str,
+) -> None:
+    tag = secrets.token_hex(3)
+    gw = staff(new_context, sign_in, "grid_worker", "phone")
+    go_by_menu(gw, t, entry(t, "Report a case"), heading=t("Report a case"))
+    gw.get_by_label(t("Category")).select_option("sanitation")
+    gw.get_by_label(t("Where")).select_option(GRID)
+    gw.get_by_label(t("What is the problem?")).fill(f"单元门口堆放装修垃圾（{tag}）")
+    with gw.expect_navigation():
+        press(gw, gw.get_by_role("button", name=t("Report"), exact=True))
+    number = gw.get_by_role("heading", level=1).inner_text().strip()
+    case_url = gw.url
+    grid_level = fact(gw, t, "Held by").inner_text().strip()
+
+    # the grid leader has the same case open; both go to handle it, the leader first
+    leader = staff(new_context, sign_in, "grid_leader", office)
+    leader.goto(case_url)
+    expect(leader.get_by_role("heading", level=1)).to_have_text(number)
+    expect_steps(leader, t, "Handle at this level", "Escalate")
+    take_step(leader, t, "Handle at this level")
+    done(leader, t, "Handle at this level")
+    expect(state(leader)).to_have_text(t("In progress"))
+
+    # the grid worker's page is from before: the step is refused with the reason, in Chinese, and changes nothing
+    with gw.expect_response(lambda r: r.request.method == "POST") as answer:
+        action = gw.locator("#action-handle")
+        press(gw, action.locator("form").get_by_role("button", name=t("Handle at this level"), exact=True))
+    assert answer.value.status == 409
+    refused = gw.get_by_role("alert")
+    expect(refused).to_have_text(t("Someone else changed this case first; reload it and try again."))
+    assert CJK.search(refused.inner_text())
+    assert_fits(gw)
+    expect(state(gw)).to_have_text(t("In progress"))
+    gw.reload()
+    handled = [line for line in timeline(gw) if line.startswith(t("Handle at this level"))]
+    assert len(handled) == 1, timeline(gw)
+    assert staff_name(leader) in handled[0]
+
+    # reloaded, the grid worker escalates it; the community cadre sends it back down, first without a reason
+    take_step(gw, t, "Escalate", note="装修垃圾量大，需社区联系物业清运")
+    done(gw, t, "Escalate")
+    cadre = staff(new_context, sign_in, "community_cadre", office)
+    work_list(cadre, t, "Waiting for my acceptance")
+    open_case(cadre, number)
+    form = take_step(cadre, t, "Send back down")
+    error = form.locator("#note-error")
+    expect(error).to_have_text(t("Please say why."))
+    assert CJK.search(error.inner_text())
+    expect(form).to_have_attribute("open", "")
+    assert_fits(cadre)
+    expect(state(cadre)).to_have_text(t("Escalated, waiting for acceptance"))
+    expect(fact(cadre, t, "Held by")).to_have_text(re.compile("晋祠路社区"))
+    # with the reason it goes back to the grid
+    take_step(cadre, t, "Send back down", note="属物业管理范围，请网格督促物业清运", reason=True)
+    done(cadre, t, "Send back down")
+    expect(state(cadre)).to_have_text(t("Accepted"))
+    expect(fact(cadre, t, "Held by")).to_have_text(grid_level)
+    gw.reload()
+    expect_steps(gw, t, "Handle at this level", "Escalate")
+    expect(gw.locator(".timeline .events li").last.locator(".note")).to_have_text("属物业管理范围，请网格督促物业清运")
