@@ -8,12 +8,16 @@ names of places and people come from the pages themselves (the demo's data), nev
 
 from __future__ import annotations
 
+import io
 import re
 import secrets
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
+import zxingcpp
+from PIL import Image
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import press
@@ -540,3 +544,192 @@ def test_the_second_of_two_people_acting_on_a_case_is_told_and_a_step_without_it
     gw.reload()
     expect_steps(gw, t, "Handle at this level", "Escalate")
     expect(gw.locator(".timeline .events li").last.locator(".note")).to_have_text("属物业管理范围，请网格督促物业清运")
+
+
+# --- quick notes, and a common problem fixed as one ----------------------------------------------------------
+
+
+def report_in_compound(gw: Page, t: T, description: str) -> str:
+    go_by_menu(gw, t, entry(t, "Report a case"), heading=t("Report a case"))
+    gw.get_by_label(t("Category")).select_option("drainage")
+    gw.get_by_label(t("Where")).select_option(COMPOUND)
+    gw.get_by_label(t("What is the problem?")).fill(description)
+    with gw.expect_navigation():
+        press(gw, gw.get_by_role("button", name=t("Report"), exact=True))
+    expect(state(gw)).to_have_text(t("Accepted"))
+    return gw.get_by_role("heading", level=1).inner_text().strip()
+
+
+def test_a_quick_note_becomes_a_case_and_a_common_problem_is_resolved_with_its_cases(
+    new_context: Callable[[str], Any], sign_in: Callable[..., Page], t: T, office: str,
+) -> None:
+    tag = secrets.token_hex(3)
+    gw = staff(new_context, sign_in, "grid_worker", "phone")
+
+    # on patrol: one line and a photo
+    go_by_menu(gw, t, entry(t, "Quick notes"), heading=t("Quick notes"))
+    gw.get_by_label(t("Patrol"), exact=True).check()
+    text = f"巡查晋祠路一号院：5号楼前下水道返水（{tag}）"
+    gw.get_by_label(t("One line")).fill(text)
+    gw.get_by_label(t("Photo"), exact=True).set_input_files(jpeg("note"))
+    with gw.expect_navigation():
+        press(gw, gw.get_by_role("button", name=t("Save note"), exact=True))
+    expect(gw.get_by_role("status")).to_have_text(t("Note saved."))
+    assert_fits(gw)
+    note = gw.locator(".note-list li.note").filter(has_text=text)
+    expect(note).to_have_count(1)
+    expect(note.locator(".badge")).to_have_text(t("Patrol"))
+    images_loaded(note.locator("img"))
+
+    # it is a case after all: the note's own button, a category, done
+    press(gw, note.get_by_text(t("Make it a case"), exact=True))
+    note.get_by_label(t("Category")).select_option("drainage")
+    assert_fits(gw)
+    with gw.expect_navigation():
+        press(gw, note.get_by_role("button", name=t("Report as a case"), exact=True))
+    number = gw.get_by_role("heading", level=1).inner_text().strip()
+    expect(gw.get_by_role("status")).to_have_text(t("Case %(number)s reported.", number=number))
+    expect(state(gw)).to_have_text(t("Accepted"))
+    expect(fact(gw, t, "Reported")).to_contain_text(t("Quick note"))
+    expect(gw.locator(".case-description")).to_have_text(text)
+    images_loaded(gw.locator(".case-facts .photos img"))
+    assert_fits(gw)
+    go_by_menu(gw, t, entry(t, "Quick notes"), heading=t("Quick notes"))
+    note = gw.locator(".note-list li.note").filter(has_text=text)
+    expect(note.get_by_role("link", name=number, exact=True)).to_be_visible()
+    expect(note.get_by_text(t("Make it a case"), exact=True)).to_have_count(0)
+
+    # three households of 晋祠路一号院 call about the drains: the third call makes them a common problem
+    numbers = [report_in_compound(gw, t, f"居民来电：{n}号楼下水道堵塞返味（{tag}）") for n in (3, 5, 7)]
+
+    cadre = staff(new_context, sign_in, "community_cadre", office)
+    # the cadre looks after 晋祠路一号院 (包片): its cases are in their list
+    work_list(cadre, t, "In my compounds")
+    for n in numbers:
+        expect(case_card(cadre, n)).to_have_count(1)
+    place = case_card(cadre, numbers[0]).locator(".case-what").inner_text().split(" · ")[-1].strip()
+    category = case_card(cadre, numbers[0]).locator(".case-what").inner_text().split(" · ")[0].strip()
+    open_notice(cadre, t, notice(t, "{{ count }} open {{ category }} cases in {{ place }}: link them as one problem?",
+                                 count="3", category=category, place=place))
+    expect(cadre.get_by_role("heading", level=1)).to_have_text(t("Common problems"))
+    assert_fits(cadre)
+    offer = cadre.locator(".suggestions li").filter(has_text=place).filter(has_text=category)
+    expect(offer).to_have_count(1)
+    expect(offer).to_contain_text(t("%(n)s open cases", n=3))
+    press(cadre, offer.get_by_role("link", name=t("See them"), exact=True))
+    # (the list shows the compound's open cases of the category: the resolved ones too, not only the offered)
+    expect(cadre.get_by_role("heading", level=1)).to_have_text(t("Cases"))
+    for n in numbers:
+        expect(case_card(cadre, n)).to_have_count(1)
+    expect(case_card(cadre, number)).to_have_count(0)  # the note's case is in the grid, not in the compound
+    assert_fits(cadre)
+    cadre.go_back()
+    offer = cadre.locator(".suggestions li").filter(has_text=place).filter(has_text=category)
+    with cadre.expect_navigation():
+        press(cadre, offer.get_by_role("button", name=t("Link as one problem"), exact=True))
+    expect(cadre.get_by_role("status")).to_have_text(
+        t("Linked: resolving the common problem resolves every case in it."))
+    expect(cadre.get_by_role("heading", level=1)).to_have_text(f"{place} · {category}")
+    expect(cadre.locator("main p .badge")).to_have_text(t("Being handled"))
+    expect(cadre.locator(".case-list .case-card")).to_have_count(3)
+    assert_fits(cadre)
+    problem_url = cadre.url
+
+    # one fix for all: the cadre resolves the problem, and with it each linked case
+    result = f"疏通5号楼至7号楼主管道42米，更换破损检查井盖2个（{tag}）"
+    cadre.get_by_label(t("What was done")).fill(result)
+    cadre.get_by_label(t("Photos")).set_input_files(jpeg("drain", color=(90, 90, 140)))
+    with cadre.expect_navigation():
+        press(cadre, cadre.get_by_role("button", name=t("Resolve all %(n)s cases", n=3), exact=True))
+    expect(cadre.get_by_role("status")).to_have_text(
+        t("Resolved, with %(n)s cases: their reporters are told.", n=3))
+    expect(cadre.locator("main p .badge")).to_have_text(t("Resolved"))
+    expect(cadre.get_by_text(result)).to_be_visible()
+    expect(cadre.get_by_role("button", name=re.compile(re.escape(t("Resolve all %(n)s cases", n=3))))).to_have_count(0)
+    for n in numbers:
+        expect(case_card(cadre, n).locator(".badge").first).to_have_text(t("Resolved, waiting for verification"))
+    assert_fits(cadre)
+    go_by_menu(cadre, t, entry(t, "Common problems"), heading=t("Common problems"))
+    expect(cadre.locator(".suggestions li").filter(has_text=place).filter(has_text=category)).to_have_count(0)
+    linked = cadre.locator(".problems li").filter(has=cadre.locator(f'a[href="{urlsplit(problem_url).path}"]'))
+    expect(linked.locator(".badge")).to_have_text(t("Resolved"))
+
+    # each case says so, and waits for the grid worker's visit
+    work_list(gw, t, "Waiting for my verification")
+    for n in numbers:
+        expect(case_card(gw, n)).to_have_count(1)
+    expect(case_card(gw, number)).to_have_count(0)
+    open_case(gw, numbers[0])
+    expect(state(gw)).to_have_text(t("Resolved, waiting for verification"))
+    expect(fact(gw, t, "Result")).to_have_text(result)
+    expect(fact(gw, t, "Common problem")).to_have_text(t("Linked with others"))
+    assert timeline(gw)[-1].startswith(t("Resolved with its common problem"))
+    expect_steps(gw, t, "Confirm on site", "Not fixed: send back")
+
+
+# --- the contact card of a grid -------------------------------------------------------------------------------
+
+
+def decode_qr(locator: Any) -> list[str]:
+    """What a phone's camera reads from the QR code on the screen."""
+    shot = Image.open(io.BytesIO(locator.screenshot()))
+    return [r.text for r in zxingcpp.read_barcodes(shot) if r.format == zxingcpp.BarcodeFormat.QRCode]
+
+
+def test_a_grids_contact_card_prints_its_people_and_a_qr_code_that_opens_the_grids_report_form(
+    new_context: Callable[[str], Any], sign_in: Callable[..., Page], t: T, office: str, live_url: str,
+) -> None:
+    cadre = staff(new_context, sign_in, "community_cadre", office)
+    go_by_menu(cadre, t, entry(t, "Contact cards"), heading=t("Contact cards"))
+    press(cadre, cadre.get_by_text(t("Filter grids"), exact=True))
+    cadre.get_by_label(t("Grid name or code")).fill(GRID)
+    press(cadre, cadre.get_by_role("button", name=t("Show"), exact=True))
+    line = cadre.locator(f'.card-line[data-grid="{GRID}"]')
+    expect(line).to_have_count(1)
+    expect(cadre.locator(".card-line")).to_have_count(1)
+    assert_fits(cadre)
+    grid_name = line.locator(".card-line-head strong").inner_text().strip()
+    # the list shows the grid's people with their phones masked
+    listed = {}
+    for role in ("Grid leader", "Grid worker"):
+        person = line.locator(".card-line-staff > span").filter(has=cadre.get_by_text(t(role), exact=True))
+        expect(person).to_have_count(1)
+        name, masked = person.inner_text().replace(t(role), "", 1).split()
+        listed[role] = (name, masked)
+
+    with cadre.expect_navigation():
+        press(cadre, line.get_by_role("link", name=t("Print view"), exact=True))
+    card = cadre.locator(f'.contact-card[data-grid="{GRID}"]')
+    expect(card.locator(".cc-grid")).to_have_text(grid_name)
+    expect(card.locator(".cc-title")).to_have_text(t("Community contact card"))
+    assert_fits(cadre)
+    # on the card, in full: that is what the card is for
+    for role, (name, masked) in listed.items():
+        row = card.locator(".cc-row").filter(has=cadre.locator("dt", has_text=exact(t(role))))
+        expect(row.locator(".cc-name")).to_have_text(name)
+        phone = row.locator(".cc-phone").inner_text().strip()
+        assert mask(phone) == masked, (phone, masked)
+        expect(row.locator(".cc-phone")).to_have_attribute("href", f"tel:{phone}")
+    # the test server's address is no address a resident's phone reaches: the page says so before printing
+    expect(cadre.get_by_role("alert")).to_have_text(t(
+        "The QR codes point to %(host)s, which residents' phones cannot reach. Open this page at the district's "
+        "public address before printing.", host="127.0.0.1"))
+    link = f"{live_url}{BASE}/report?grid={GRID}"
+    expect(card.locator(".cc-url")).to_have_text(link)
+    qr = card.locator("img.cc-qr")
+    images_loaded(qr)
+    assert decode_qr(qr) == [link]
+    pdf = cadre.context.request.get(cadre.get_by_role("button", name=t("Download PDF")).get_attribute("href"))
+    assert pdf.status == 200
+    assert pdf.headers["content-type"] == "application/pdf"
+    assert pdf.body().startswith(b"%PDF")
+
+    # a resident scans it: the grid's report form, with the grid fixed
+    resident = new_context("phone").new_page()
+    resident.goto(link)
+    expect(resident.get_by_role("heading", level=1)).to_have_text(t("Report a problem"))
+    expect(resident.locator(".fixed-grid strong")).to_have_text(grid_name)
+    expect(resident.locator('input[type="hidden"][name="location_code"]')).to_have_value(GRID)
+    expect(resident.locator('input[type="hidden"][name="source"]')).to_have_value("qr")
+    expect(resident.get_by_label(t("Where is it?"))).to_have_count(0)
+    assert_fits(resident)
