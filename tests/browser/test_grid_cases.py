@@ -57,6 +57,16 @@ def notice(t: T, msgid: str, **context: str) -> str:
     return text
 
 
+def notice_pattern(t: T, msgid: str, **context: str) -> re.Pattern[str]:
+    """A notice's title whose other values (a time) the journey cannot know: those match anything."""
+    parts = re.split(r"(\{\{.*?\}\})", t(msgid))
+    out = []
+    for part in parts:
+        key = part[2:-2].strip() if part.startswith("{{") else None
+        out.append(re.escape(context[key]) if key in context else ".+" if key is not None else re.escape(part))
+    return re.compile("^" + "".join(out) + "$")
+
+
 def new_phone() -> str:
     """A resident's mobile number no other journey (or run) uses: 166 is a mobile prefix no demo account has."""
     return "166" + "".join(secrets.choice("0123456789") for _ in range(8))
@@ -168,6 +178,7 @@ def office(device: str) -> str:
 
 def test_a_residents_phone_call_goes_up_to_the_water_bureau_and_back_to_the_residents_rating(
     new_context: Callable[[str], Any], sign_in: Callable[..., Page], t: T, office: str, codes: PhoneCodes,
+    live: LiveServer,
 ) -> None:
     resident_phone = new_phone()
     tag = secrets.token_hex(3)
@@ -219,10 +230,22 @@ def test_a_residents_phone_call_goes_up_to_the_water_bureau_and_back_to_the_resi
     late = gw.locator(".case-card.is-overdue")
     expect(late.first).to_be_visible()
     expect(late.first.locator(".badge.overdue")).to_have_text(t("Overdue"))
+    late_number = late.first.get_attribute("data-number")
+    assert late_number
+    # the 督办 job (every 15 minutes where RQ's scheduler runs) marks the late step and tells the level above
+    live.flask("jobs", "run", "grid_cases", "supervise_overdue")
 
     # the community cadre is told, accepts it and sends it on to the street
     cadre = staff(new_context, sign_in, "community_cadre", office)
     names.append(staff_name(cadre))
+    # first the 督办 of the grid's late case: marked on its page, in red
+    open_notice(cadre, t, notice_pattern(t, "督办: case {{ number }} is overdue since {{ localtime(deadline) }}",
+                                         number=late_number))
+    expect(cadre.get_by_role("heading", level=1)).to_have_text(late_number)
+    expect(cadre.locator(".case-badges .badge.overdue")).to_have_text(t("Overdue"))
+    expect(fact(cadre, t, "Current step due")).to_have_class("overdue")
+    expect(cadre.locator(".timeline .event-supervise strong").first).to_have_text(t("Overdue: supervision (督办)"))
+    assert_fits(cadre)
     open_notice(cadre, t, notice(t, "Case {{ number }} waits for your acceptance", number=number))
     expect(cadre.get_by_role("heading", level=1)).to_have_text(number)
     assert_fits(cadre)
