@@ -26,6 +26,13 @@ def assert_fits(page: Page) -> None:
     assert width[0] <= width[1], f"{page.url} scrolls horizontally: {width[0]} px of content in {width[1]} px"
 
 
+def box(locator: Any) -> dict[str, float]:
+    """Where an element is on the screen (it must be shown)."""
+    found = locator.bounding_box()
+    assert found is not None, f"{locator} is not on the screen"
+    return dict(found)
+
+
 def open_menu(page: Page, t: Callable[..., str], locale: str = "zh_CN") -> Any:
     menu = page.locator("#main-menu")
     if menu.get_attribute("open") is None:

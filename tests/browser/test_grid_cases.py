@@ -22,7 +22,7 @@ from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import press
 from tests.browser.live import LiveServer
-from tests.browser.pages import CJK, PhoneCodes, assert_fits, go_by_menu, images_loaded, jpeg, open_notice
+from tests.browser.pages import CJK, PhoneCodes, assert_fits, box, go_by_menu, images_loaded, jpeg, open_notice
 
 pytestmark = pytest.mark.browser
 
@@ -489,7 +489,13 @@ def test_a_resident_reports_from_the_qr_code_with_the_phone_code_and_a_wrong_cod
     assert_fits(other)
     go_by_menu(gw, t, entry(t, "Cases"), heading=t("Cases"))
     press(gw, gw.get_by_text(t("Search and filter"), exact=True))
-    gw.get_by_label(t("Number or words")).fill(tag)
+    search = gw.get_by_role("search")
+    field, until, button = (search.get_by_label(t("Number or words")), search.get_by_label(t("Until")),
+                            search.get_by_role("button", name=t("Search"), exact=True))
+    # the fields stand one under the other, the button under them all, as wide as the phone allows
+    assert box(field)["y"] < box(until)["y"] < box(button)["y"]
+    assert box(button)["width"] > 300
+    field.fill(tag)
     press(gw, gw.get_by_role("button", name=t("Search"), exact=True))
     expect(gw.locator(".case-card")).to_have_count(1)
     expect(case_card(gw, number)).to_have_count(1)
