@@ -33,6 +33,13 @@ def box(locator: Any) -> dict[str, float]:
     return dict(found)
 
 
+def assert_tappable(page: Page, locator: Any, min_height: float = 32) -> None:
+    """On the phone, something a finger must hit is tall enough for it (32 css px and more)."""
+    if getattr(page.context, "wgt_device", "desktop") == "phone":
+        height = box(locator)["height"]
+        assert height >= min_height, f"{locator} is {height:.0f} px tall: too small to tap"
+
+
 def open_menu(page: Page, t: Callable[..., str], locale: str = "zh_CN") -> Any:
     menu = page.locator("#main-menu")
     if menu.get_attribute("open") is None:
@@ -114,5 +121,9 @@ def open_notice(page: Page, t: Callable[..., str], title: str | re.Pattern[str])
     text = page.get_by_text(title, exact=True) if isinstance(title, str) else page.get_by_text(title)
     notice = page.locator(".inbox li.notice").filter(has=text).first
     expect(notice).to_be_visible()
+    link = notice.get_by_role("link", name=t("Open"), exact=True)
+    assert_tappable(page, link)
     with page.expect_navigation():
-        press(page, notice.get_by_role("link", name=t("Open"), exact=True))
+        press(page, link)
+    page.wait_for_load_state()
+    assert_fits(page)

@@ -22,7 +22,17 @@ from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import press
 from tests.browser.live import LiveServer
-from tests.browser.pages import CJK, PhoneCodes, assert_fits, box, go_by_menu, images_loaded, jpeg, open_notice
+from tests.browser.pages import (
+    CJK,
+    PhoneCodes,
+    assert_fits,
+    assert_tappable,
+    box,
+    go_by_menu,
+    images_loaded,
+    jpeg,
+    open_notice,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -116,6 +126,7 @@ def take_step(page: Page, t: T, label: str, *, note: str | None = None, result: 
     """Open a step's form by its button, fill it and send it; returns the step's form (for its errors)."""
     action = page.locator(".case-actions details.action").filter(has=page.locator("summary", has_text=exact(t(label))))
     expect(action).to_have_count(1)
+    assert_tappable(page, action.locator("summary"), 40)
     if action.get_attribute("open") is None:
         press(page, action.locator("summary"))
     form = action.locator("form")
@@ -159,7 +170,11 @@ def open_case(page: Page, number: str) -> None:
 
 
 def staff(new_context: Callable[[str], Any], sign_in: Callable[..., Page], role: str, device: str) -> Page:
-    return sign_in(new_context(device).new_page(), role=role, tenant=TENANT)
+    """A staff member of 万柏林区 signed in on their own device, on their dashboard."""
+    page = sign_in(new_context(device).new_page(), role=role, tenant=TENANT)
+    page.wait_for_load_state("networkidle")  # the widgets arrive through htmx
+    assert_fits(page)
+    return page
 
 
 @pytest.fixture
@@ -654,8 +669,10 @@ def test_a_quick_note_becomes_a_case_and_a_common_problem_is_resolved_with_its_c
     assert_fits(cadre)
     cadre.go_back()
     offer = cadre.locator(".suggestions li").filter(has_text=place).filter(has_text=category)
+    link = offer.get_by_role("button", name=t("Link as one problem"), exact=True)
+    assert_tappable(cadre, link)
     with cadre.expect_navigation():
-        press(cadre, offer.get_by_role("button", name=t("Link as one problem"), exact=True))
+        press(cadre, link)
     expect(cadre.get_by_role("status")).to_have_text(
         t("Linked: resolving the common problem resolves every case in it."))
     expect(cadre.get_by_role("heading", level=1)).to_have_text(f"{place} · {category}")
