@@ -3,7 +3,8 @@
 Grid workers, grid leaders and residents are on a 375 px phone, always; the people at a desk (the community cadre,
 the street officer, the department's handler) are on the desktop in one run of each journey and on the phone in
 the other (`device`). Expected texts come from the catalogue, so the journeys read the Chinese a person reads;
-names of places and people come from the pages themselves (the demo's data), never from the test.
+people's names come from the pages themselves, and the few places of the demo (tenants/demo.py) a journey relies
+on are named once, below.
 """
 
 from __future__ import annotations
@@ -42,6 +43,8 @@ MODULE_NAME = "网格事件"
 # gw1's grid in 万柏林区 (tenants/demo.py), and the compound in it: 晋祠路一号院, the 1,200 households in 3 grids
 GRID = "wbl-jinci-g1-1"
 COMPOUND = "wbl-jinci-cp1"
+COMMUNITY = "晋祠路社区"
+STREET = "晋祠路街道"
 WATER_DEPARTMENT = "区水务局"
 
 T = Callable[..., str]
@@ -234,7 +237,7 @@ def test_a_residents_phone_call_goes_up_to_the_water_bureau_and_back_to_the_resi
     take_step(gw, t, "Escalate", note="涉及地下管网，需社区协调")
     done(gw, t, "Escalate")
     expect(state(gw)).to_have_text(t("Escalated, waiting for acceptance"))
-    expect(fact(gw, t, "Held by")).to_have_text(re.compile("晋祠路社区"))
+    expect(fact(gw, t, "Held by")).to_have_text(re.compile(COMMUNITY))
     expect_steps(gw, t)
     # in the grid worker's lists: reported by them, not overdue; the demo's late case is marked in the overdue list
     work_list(gw, t, "Reported by me")
@@ -272,7 +275,7 @@ def test_a_residents_phone_call_goes_up_to_the_water_bureau_and_back_to_the_resi
     expect_steps(cadre, t, "Handle at this level", "Escalate")
     take_step(cadre, t, "Escalate", note="需街道协调区水务局")
     done(cadre, t, "Escalate")
-    expect(fact(cadre, t, "Held by")).to_have_text(re.compile("晋祠路街道"))
+    expect(fact(cadre, t, "Held by")).to_have_text(re.compile(STREET))
     expect_steps(cadre, t)
 
     # the street officer finds it waiting in their list, accepts it and dispatches it to the water bureau
@@ -293,7 +296,7 @@ def test_a_residents_phone_call_goes_up_to_the_water_bureau_and_back_to_the_resi
     take_step(street, t, "Dispatch to a department")
     done(street, t, "Dispatch to a department")
     expect(state(street)).to_have_text(t("Dispatched to a department"))
-    expect(fact(street, t, "Held by")).to_have_text(re.compile(f"晋祠路街道 → {WATER_DEPARTMENT}"))
+    expect(fact(street, t, "Held by")).to_have_text(re.compile(f"{STREET} → {WATER_DEPARTMENT}"))
     expect(fact(street, t, "To be resolved by")).to_be_visible()
     expect_steps(street, t)
 
@@ -579,7 +582,7 @@ def test_the_second_of_two_people_acting_on_a_case_is_told_and_a_step_without_it
     expect(form).to_have_attribute("open", "")
     assert_fits(cadre)
     expect(state(cadre)).to_have_text(t("Escalated, waiting for acceptance"))
-    expect(fact(cadre, t, "Held by")).to_have_text(re.compile("晋祠路社区"))
+    expect(fact(cadre, t, "Held by")).to_have_text(re.compile(COMMUNITY))
     # with the reason it goes back to the grid
     take_step(cadre, t, "Send back down", note="属物业管理范围，请网格督促物业清运", reason=True)
     done(cadre, t, "Send back down")
