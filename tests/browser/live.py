@@ -42,6 +42,9 @@ DEMO_ACCOUNTS = {
     "grid_worker": "gw1",
     "street_officer": "street1",
     "dept_handler": "dept-water-handler",
+    # in 万柏林区 only: 晋祠路社区's first cadre and the leader of its first grid (gw1's grid there)
+    "community_cadre": "cadre1",
+    "grid_leader": "leader1",
 }
 
 

@@ -16,48 +16,33 @@ from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import press
 from tests.browser.live import LiveServer
+from tests.browser.pages import CJK, assert_fits, close_menu, go_by_menu, open_menu
 
 pytestmark = pytest.mark.browser
 
-CJK = re.compile(r"[\u4e00-\u9fff]")
 MODULE = "grid_cases"
 MODULE_NAME = {"zh_CN": "网格事件", "en": "Grid cases"}
 
 
-def assert_fits(page: Page) -> None:
-    """Nothing on the page makes it scroll sideways."""
-    width = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
-    assert width[0] <= width[1], f"{page.url} scrolls horizontally: {width[0]} px of content in {width[1]} px"
-
-
-def open_menu(page: Page, t: Callable[..., str], locale: str = "zh_CN") -> Any:
-    menu = page.locator("#main-menu")
-    if menu.get_attribute("open") is None:
-        press(page, menu.get_by_text(t("Menu", locale), exact=True))
-    expect(menu.get_by_role("list")).to_be_visible()
-    return menu
-
-
-def close_menu(page: Page) -> None:
-    menu = page.locator("#main-menu")
-    if menu.get_attribute("open") is not None:
-        press(page, menu.locator("summary"))
-
-
-def go_by_menu(page: Page, t: Callable[..., str], label: str, locale: str = "zh_CN") -> None:
-    menu = open_menu(page, t, locale)
-    press(page, menu.get_by_role("link", name=label, exact=True))
-    page.wait_for_load_state()
-    expect(page.get_by_role("heading", level=1)).to_have_text(label)
-    assert_fits(page)
-
-
-def module_entry(page: Page) -> Any:
+def module_entries(page: Page) -> Any:
+    """Every menu entry of the module (it has several: cases, reporting, quick notes, ..., categories)."""
     return page.locator(f'#main-menu a[data-module="{MODULE}"]')
 
 
-def widget(page: Page) -> Any:
+def categories_entry(page: Page, t: Callable[..., str], locale: str = "zh_CN") -> Any:
+    """The menu entry of the case categories, by the words a person reads: "网格事件 · 案件分类"."""
+    label = f"{MODULE_NAME['en' if locale.startswith('en') else 'zh_CN']} · {t('Case categories', locale)}"
+    return module_entries(page).filter(has_text=re.compile(f"^{re.escape(label)}$"))
+
+
+def widgets(page: Page) -> Any:
+    """Every dashboard widget of the module (my cases, case categories)."""
     return page.locator(f'.widget[data-module="{MODULE}"]')
+
+
+def widget(page: Page) -> Any:
+    """The case-categories widget: the one whose body opens the categories page."""
+    return widgets(page).filter(has=page.locator(f'a[href$="/{MODULE}/categories"]'))
 
 
 @pytest.fixture
@@ -80,8 +65,10 @@ def test_admin_switches_a_module_off_and_on_and_its_data_stays(
 
     # the categories the district works with, reached through the menu
     menu = open_menu(page, t)
-    expect(module_entry(page)).to_have_count(1)
-    press(page, module_entry(page))
+    expect(categories_entry(page, t)).to_have_count(1)
+    entries = module_entries(page).count()
+    assert entries > 1, "the module's other pages are missing from the menu"
+    press(page, categories_entry(page, t))
     expect(page.get_by_role("heading", level=1)).to_have_text(t("Case categories"))
     assert_fits(page)
     categories = page.locator("table tbody tr").all_inner_texts()
@@ -99,7 +86,7 @@ def test_admin_switches_a_module_off_and_on_and_its_data_stays(
     assert_fits(page)
 
     menu = open_menu(page, t)
-    expect(module_entry(page)).to_have_count(0)
+    expect(module_entries(page)).to_have_count(0)
     expect(menu.get_by_role("link", name=t("Modules"), exact=True)).to_be_visible()
     close_menu(page)
 
@@ -110,14 +97,14 @@ def test_admin_switches_a_module_off_and_on_and_its_data_stays(
     assert_fits(page)
     press(page, page.get_by_role("link", name=t("Back to the start page"), exact=True))
     expect(page.get_by_role("heading", level=1)).to_have_text(t("Dashboard"))
-    expect(widget(page)).to_have_count(0)
+    expect(widgets(page)).to_have_count(0)
 
     # the other district is not touched
     other = new_context(device).new_page()
     sign_in(other, tenant="wanbailin")
     expect(widget(other)).to_be_visible()
     open_menu(other, t)
-    expect(module_entry(other)).to_have_count(1)
+    expect(categories_entry(other, t)).to_have_count(1)
     assert other.goto(f"/t/wanbailin/{MODULE}/categories").status == 200  # type: ignore[union-attr]
     expect(other.locator("table tbody tr").first).to_be_visible()
     other.close()
@@ -129,7 +116,8 @@ def test_admin_switches_a_module_off_and_on_and_its_data_stays(
     expect(page.get_by_role("status")).to_have_text(t("%(name)s is on.", name=MODULE_NAME["zh_CN"]))
 
     open_menu(page, t)
-    press(page, module_entry(page))
+    expect(module_entries(page)).to_have_count(entries)
+    press(page, categories_entry(page, t))
     expect(page.get_by_role("heading", level=1)).to_have_text(t("Case categories"))
     assert page.locator("table tbody tr").all_inner_texts() == categories
 

@@ -45,7 +45,8 @@ def filter_choices() -> dict[str, Any]:
 @require("grid_cases.view")
 def work() -> Any:
     me = actor()
-    filters, errors = load_form(CaseFilter(), request.args)
+    # the search form sends every field, the ones left empty too: an empty date or choice is no filter
+    filters, errors = load_form(CaseFilter(), {k: v for k, v in request.args.items() if v != ""})
     filters = filters or {}
     rows: list[dict[str, Any]] = []
     cursor = None

@@ -123,7 +123,8 @@ def _as(citizen: Any) -> Actor:
 @limiter.limit(_phone_limit)
 def report_code() -> Any:
     """Send the six-digit code for the report form (a district's door); answers the form's code line."""
-    data, errors = load_form(CodeRequest(), request.form)
+    # htmx sends the whole report form along with the number (the button sits inside it): read the number alone
+    data, errors = load_form(CodeRequest(), {"phone": request.form.get("phone", "")})
     sent = False
     if data is not None:
         if auth.find_staff(data["phone"]) is not None:

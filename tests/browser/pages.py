@@ -1,0 +1,129 @@
+"""What the journeys do on pages, as a person does it: the menu, the inbox, a phone code read from the server's
+log (where the embedded default "sends" it), a photo from the phone's camera, and the check that a page fits.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import time
+from collections.abc import Callable
+from typing import Any
+
+from playwright.sync_api import Page, expect
+
+from tests.browser.conftest import press
+from tests.browser.live import LiveServer
+
+CJK = re.compile(r"[\u4e00-\u9fff]")
+# how the notification layer logs the code it sends (saas/notify.py): "notice auth.phone_code for 1 people: <title>"
+PHONE_CODE_LINE = re.compile(r"notice auth\.phone_code for \d+ people: \D*(\d{6})")
+
+
+def assert_fits(page: Page) -> None:
+    """Nothing on the page makes it scroll sideways."""
+    width = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
+    assert width[0] <= width[1], f"{page.url} scrolls horizontally: {width[0]} px of content in {width[1]} px"
+
+
+def box(locator: Any) -> dict[str, float]:
+    """Where an element is on the screen (it must be shown)."""
+    found = locator.bounding_box()
+    assert found is not None, f"{locator} is not on the screen"
+    return dict(found)
+
+
+def assert_tappable(page: Page, locator: Any, min_height: float = 32) -> None:
+    """On the phone, something a finger must hit is tall enough for it (32 css px and more)."""
+    if getattr(page.context, "wgt_device", "desktop") == "phone":
+        height = box(locator)["height"]
+        assert height >= min_height, f"{locator} is {height:.0f} px tall: too small to tap"
+
+
+def open_menu(page: Page, t: Callable[..., str], locale: str = "zh_CN") -> Any:
+    menu = page.locator("#main-menu")
+    if menu.get_attribute("open") is None:
+        press(page, menu.get_by_text(t("Menu", locale), exact=True))
+    expect(menu.get_by_role("list")).to_be_visible()
+    return menu
+
+
+def close_menu(page: Page) -> None:
+    menu = page.locator("#main-menu")
+    if menu.get_attribute("open") is not None:
+        press(page, menu.locator("summary"))
+
+
+def go_by_menu(page: Page, t: Callable[..., str], label: str, locale: str = "zh_CN",
+               heading: str | None = None) -> None:
+    """Open the menu, tap the entry, land on the page whose heading is `heading` (the entry's label unless told)."""
+    menu = open_menu(page, t, locale)
+    press(page, menu.get_by_role("link", name=label, exact=True))
+    page.wait_for_load_state()
+    expect(page.get_by_role("heading", level=1)).to_have_text(heading or label)
+    assert_fits(page)
+
+
+class PhoneCodes:
+    """The six-digit codes the server "sends" to residents' phones: in the embedded default they go to its log.
+
+    `mark()` before the tap that sends a code, `code()` after it: the code of the first line written since.
+    The journeys run one at a time against one server, so the next code logged is the one just asked for.
+    """
+
+    def __init__(self, live: LiveServer):
+        self.log = live.log
+        self.offset = self.log.stat().st_size
+
+    def mark(self) -> None:
+        self.offset = self.log.stat().st_size
+
+    def code(self, timeout: float = 10.0) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self.log.open("rb") as f:
+                f.seek(self.offset)
+                found = PHONE_CODE_LINE.search(f.read().decode("utf-8", "replace"))
+            if found:
+                self.offset = self.log.stat().st_size
+                return found.group(1)
+            time.sleep(0.1)
+        raise AssertionError(f"no phone code in {self.log} within {timeout:.0f}s")
+
+
+def jpeg(name: str = "site", size: tuple[int, int] = (64, 48),
+         color: tuple[int, int, int] = (70, 110, 160)) -> dict[str, Any]:
+    """A small JPEG as the phone's camera would hand it to the file field."""
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", size, color).save(buffer, "JPEG", quality=80)
+    return {"name": f"{name}.jpg", "mimeType": "image/jpeg", "buffer": buffer.getvalue()}
+
+
+def images_loaded(locator: Any) -> None:
+    """Every image in the locator has arrived and decoded (a broken photo has no natural width)."""
+    count = locator.count()
+    assert count > 0, "no image"
+    for i in range(count):
+        image = locator.nth(i)
+        image.scroll_into_view_if_needed()
+        expect(image).to_have_js_property("complete", True)
+        assert image.evaluate("img => img.naturalWidth") > 0, f"photo {i + 1} did not load"
+
+
+def open_notice(page: Page, t: Callable[..., str], title: str | re.Pattern[str]) -> None:
+    """In the inbox (through its link in the top bar), open the notice with this title."""
+    press(page, page.locator(".topbar .inbox-link"))
+    expect(page.get_by_role("heading", level=1)).to_have_text(t("Inbox"))
+    assert_fits(page)
+    # the newest first; a resident told twice of the same step finds the same link in both
+    text = page.get_by_text(title, exact=True) if isinstance(title, str) else page.get_by_text(title)
+    notice = page.locator(".inbox li.notice").filter(has=text).first
+    expect(notice).to_be_visible()
+    link = notice.get_by_role("link", name=t("Open"), exact=True)
+    assert_tappable(page, link)
+    with page.expect_navigation():
+        press(page, link)
+    page.wait_for_load_state()
+    assert_fits(page)
