@@ -45,8 +45,8 @@ def filter_choices() -> dict[str, Any]:
 @require("grid_cases.view")
 def work() -> Any:
     me = actor()
-    # the search form sends every field, the ones left empty too: an empty date or choice is no filter
-    filters, errors = load_form(CaseFilter(), {k: v for k, v in request.args.items() if v != ""})
+    # the search form sends every field, the ones left empty too: the schema takes an empty one as no filter
+    filters, errors = load_form(CaseFilter(), request.args)
     filters = filters or {}
     rows: list[dict[str, Any]] = []
     cursor = None
