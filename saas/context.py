@@ -73,6 +73,11 @@ def nav_entries() -> list[tuple[ModuleSpec, list[NavEntry]]]:
     return out
 
 
+def public_entries() -> list[tuple[ModuleSpec, list[NavEntry]]]:
+    """The switched-on modules' entries for residents and visitors (a report form, "my reports")."""
+    return [(spec, list(spec.public_nav)) for spec in registry() if spec.key in enabled_modules() and spec.public_nav]
+
+
 def dashboard_widgets() -> list[tuple[ModuleSpec, Widget]]:
     return [
         (spec, w)

@@ -108,6 +108,8 @@ class ModuleSpec:
     grants: Mapping[str, tuple[str, ...]] = dataclasses.field(default_factory=dict)
     settings: tuple[Setting, ...] = ()
     nav: tuple[NavEntry, ...] = ()
+    # entries for anyone (no permission): the district's welcome page and the residents' menu link to them
+    public_nav: tuple[NavEntry, ...] = ()
     widgets: tuple[Widget, ...] = ()
     jobs: tuple[PeriodicJob, ...] = ()
     notices: tuple[Any, ...] = ()  # saas.notify.NoticeTemplate: the kinds of notice the module sends

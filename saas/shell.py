@@ -10,7 +10,7 @@ from flask import Blueprint, Flask, abort, current_app, g, jsonify, redirect, re
 
 from saas import db
 from saas.auth import login_required
-from saas.context import can, dashboard_widgets, enabled_modules, nav_entries, registry
+from saas.context import can, dashboard_widgets, enabled_modules, nav_entries, public_entries, registry
 from saas.db import utcnow
 from saas.i18n import local_dt, locale_code
 from saas.notify import Notification
@@ -78,7 +78,8 @@ def _same_site(url: str) -> bool:
 
 @bp.get("/t/<tenant>/")
 def home() -> Any:
-    if g.user is None:
+    if g.user is None or g.user.kind == "citizen":
+        # a resident has no dashboard: the welcome page with what the district offers residents
         return render("shell/welcome.html")
     return render("shell/dashboard.html", widgets=dashboard_widgets())
 
@@ -139,6 +140,7 @@ def _template_globals() -> dict[str, Any]:
         "operator": g.get("operator"),
         "can": can,
         "nav_entries": nav_entries,
+        "public_entries": public_entries,
         "enabled_modules": enabled_modules,
         "modules": registry,
         "locale": locale_code,

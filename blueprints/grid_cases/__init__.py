@@ -126,6 +126,11 @@ module = ModuleSpec(
         NavEntry("grid_cases.hotline", _l("Hotline import"), "grid_cases.import"),
         NavEntry("grid_cases.categories", _l("Case categories"), "grid_cases.view"),
     ),
+    public_nav=(
+        NavEntry("grid_cases.report", _l("Report a problem")),
+        NavEntry("grid_cases.track", _l("Follow a report")),
+        NavEntry("grid_cases.mine", _l("My reports")),
+    ),
     widgets=(
         Widget("grid_cases.widget_work", _l("My cases"), "grid_cases.view"),
         Widget("grid_cases.widget_categories", _l("Case categories"), "grid_cases.view"),

@@ -628,8 +628,8 @@ def test_a_quick_note_becomes_a_case_and_a_common_problem_is_resolved_with_its_c
     expect(note.locator(".badge")).to_have_text(t("Patrol"))
     images_loaded(note.locator("img"))
 
-    # it is a case after all: the note's own button, a category, done
-    press(gw, note.get_by_text(t("Make it a case"), exact=True))
+    # it is a case after all: the note's own button, with a category (其他 unless chosen)
+    expect(note.get_by_label(t("Category"))).to_have_value("other")
     note.get_by_label(t("Category")).select_option("drainage")
     assert_fits(gw)
     with gw.expect_navigation():
@@ -644,7 +644,7 @@ def test_a_quick_note_becomes_a_case_and_a_common_problem_is_resolved_with_its_c
     go_by_menu(gw, t, entry(t, "Quick notes"), heading=t("Quick notes"))
     note = gw.locator(".note-list li.note").filter(has_text=text)
     expect(note.get_by_role("link", name=number, exact=True)).to_be_visible()
-    expect(note.get_by_text(t("Make it a case"), exact=True)).to_have_count(0)
+    expect(note.get_by_role("button", name=t("Report as a case"), exact=True)).to_have_count(0)
 
     # three households of 晋祠路一号院 call about the drains: the third call makes them a common problem
     numbers = [report_in_compound(gw, t, f"居民来电：{n}号楼下水道堵塞返味（{tag}）") for n in (3, 5, 7)]

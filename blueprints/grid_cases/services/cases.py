@@ -21,6 +21,7 @@ from typing import Any
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.dialects import postgresql, sqlite
@@ -521,9 +522,10 @@ def _apply(session: so.Session, tenant: Tenant, actor: Actor, case: GridCase, t:
 
     action = t.action
     if action == "accept":
+        # the resident hears of the first acceptance; a higher level accepting an escalation is internal
+        resident_notice = "accepted" if before == "reported" else None
         case.state = "accepted"
         step("accept")
-        resident_notice = "accepted"
     elif action == "reject":
         case.state = "rejected"
         case.deadline_at = None
@@ -742,8 +744,11 @@ def _notify_resident(session: so.Session, tenant: Tenant, actor: Actor, case: Gr
     status = {"accepted": _l("accepted"), "rejected": _l("not accepted"), "resolved": _l("resolved"),
               "closed": _l("closed: please rate how it was handled")}[what]
     with_note = note if what in ("rejected", "resolved") else ""
+    # notices are worded in Chinese for everyone (saas.notify), whatever language the acting staff member reads
+    with force_locale("zh_CN"):
+        status_text = str(status)
     notify(session, reporter.id, "grid_cases.resident_update",
-           notice_context(session, case, status=str(status), note=with_note), url=case_url(tenant, case, True),
+           notice_context(session, case, status=status_text, note=with_note), url=case_url(tenant, case, True),
            module=MODULE, tenant=tenant, event_key=f"case:{case.id}:{case.version}:resident:{what}")
 
 

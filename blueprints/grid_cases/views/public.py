@@ -19,7 +19,7 @@ from flask_babel import gettext as _
 from blueprints.grid_cases import services
 from blueprints.grid_cases.schemas import PublicCaseIn, RatingIn
 from blueprints.grid_cases.services import cases as case_services
-from blueprints.grid_cases.services.base import Actor, Refused, not_found
+from blueprints.grid_cases.services.base import Actor, Refused
 from blueprints.grid_cases.views import bp
 from blueprints.grid_cases.views.cases import _photo, refuse
 from blueprints.grid_cases.web import actor, uploads
@@ -52,6 +52,10 @@ def _phone_limit() -> str:
 
 def _login_limit() -> str:
     return current_app.config["LOGIN_RATE_LIMIT"]
+
+
+def _not_yours() -> Refused:
+    return Refused(_("No report with this number was made from your phone."), 404)
 
 
 def _citizen() -> Any:
@@ -204,7 +208,7 @@ def public_case(number: str) -> Any:
         return redirect(url_for("auth.citizen", next=url_for("grid_cases.public_case", number=number[:32])))
     case = _public_case(number[:32])
     if case is None:
-        return refuse(not_found())
+        return refuse(_not_yours())
     return render("grid_cases/public_case.html", **_public_context(case), errors={}, form={})
 
 
@@ -214,7 +218,7 @@ def public_rate(number: str) -> Any:
         return redirect(url_for("auth.citizen", next=url_for("grid_cases.public_case", number=number[:32])))
     case = _public_case(number[:32])
     if case is None:
-        return refuse(not_found())
+        return refuse(_not_yours())
     data, errors = load_form(RatingIn(), request.form)
     status = 422
     if data is not None:
@@ -239,5 +243,5 @@ def public_rate(number: str) -> Any:
 @bp.get("/public/photos/<int:photo_id>")
 def public_photo(photo_id: int) -> Any:
     if _citizen() is None:
-        return refuse(not_found())
+        return refuse(_not_yours())
     return _photo(photo_id, thumb=request.args.get("size") == "thumb", public=True)

@@ -127,3 +127,18 @@ def test_verification_photos_stay_internal(client, world_a: World) -> None:
         photo_id = s.scalars(sa.select(CasePhoto.id).where(CasePhoto.case_id == case.id,
                                                            CasePhoto.stage == "verify")).one()
     assert client.get(f"/t/alpha/grid_cases/public/photos/{photo_id}").status_code == 404
+
+
+def test_the_districts_page_offers_residents_the_report_form_while_the_module_is_on(client, app, world_a) -> None:
+    welcome = client.get("/t/alpha/").get_data(as_text=True)
+    assert 'href="/t/alpha/grid_cases/report"' in welcome
+    assert 'href="/t/alpha/grid_cases/track"' in welcome
+    world_a.citizen(3)
+    resident = app.test_client()
+    with resident.session_transaction() as sess:
+        sess["uid"], sess["tid"] = world_a.users["citizen3"].id, world_a.tenant.id
+    home = resident.get("/t/alpha/").get_data(as_text=True)
+    assert 'href="/t/alpha/grid_cases/mine"' in home
+    assert '<a role="button" href="/t/alpha/login">' not in home  # the staff card is not offered to a resident
+    world_a.factory.enable_module(world_a.tenant, "grid_cases", False)
+    assert "/grid_cases/report" not in client.get("/t/alpha/").get_data(as_text=True)
