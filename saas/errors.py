@@ -1,4 +1,8 @@
-"""One error handler for pages and API: JSON with a stable code under /api and /open311, pages elsewhere."""
+"""One error handler for pages and API: JSON with a stable code under /api, pages elsewhere.
+
+A module's mount that speaks another protocol (Open311's error array) registers its own handlers on its
+blueprint; Flask asks those first for its routes.
+"""
 
 from __future__ import annotations
 
