@@ -5,15 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from flask.views import MethodView
-from flask_smorest import abort
 
 from blueprints.grid_cases.api import blp
 from blueprints.grid_cases.schemas import CardIn, CardOut
 from blueprints.grid_cases.services import cards as card_services
-from blueprints.grid_cases.services.base import Refused
 from blueprints.grid_cases.services.cards import PERMISSION, Card
 from blueprints.grid_cases.views.cards import report_url
-from blueprints.grid_cases.web import actor
+from blueprints.grid_cases.web import actor, answering
 from saas import db
 from saas.auth import require
 from tenants.models import OrgUnit
@@ -32,21 +30,14 @@ def card_out(card: Card) -> dict[str, Any]:
     }
 
 
-def _refuse(err: Refused) -> None:
-    db.session.rollback()
-    abort(err.status, message=err.message)
-
-
 @blp.route("/cards/<int:grid_id>")
 class ContactCardById(MethodView):
     @blp.response(200, CardOut)
     @require(PERMISSION)
     def get(self, grid_id: int) -> dict[str, Any]:
         """A grid's contact card as it prints (phones in full); 404 for a grid outside my area"""
-        try:
+        with answering(commit=False):
             card = card_services.get_card(db.session(), actor(), grid_id)
-        except Refused as err:
-            _refuse(err)
         return card_out(card)
 
     @blp.arguments(CardIn)
@@ -56,9 +47,6 @@ class ContactCardById(MethodView):
     def put(self, data: dict[str, Any], grid_id: int) -> dict[str, Any]:
         """Save the card's police officer, doctor, hotline and note (a field left out is emptied); 409 when
         someone else saved the grid's first card at the same moment"""
-        try:
+        with answering():
             card = card_services.save_card(db.session(), actor(), grid_id, data)
-        except Refused as err:
-            _refuse(err)
-        db.session.commit()
         return card_out(card)

@@ -15,17 +15,11 @@ from blueprints.grid_cases.api import blp
 from blueprints.grid_cases.models import GridCase
 from blueprints.grid_cases.schemas import CaseDetailOut, CaseFilter, CaseIn, CaseOut, CasePage, PhotoOut, TransitionIn
 from blueprints.grid_cases.services import cases as case_services
-from blueprints.grid_cases.services.base import Refused
 from blueprints.grid_cases.services.photos import Upload, photo_out
-from blueprints.grid_cases.web import actor
+from blueprints.grid_cases.web import actor, answering
 from saas import db
 from saas.auth import require
 from saas.schemas import Schema
-
-
-def refuse(err: Refused) -> None:
-    db.session.rollback()
-    abort(err.status, message=err.message)
 
 
 def case_out(case: GridCase) -> dict[str, Any]:
@@ -58,15 +52,9 @@ class GridCases(MethodView):
     @require("grid_cases.report")
     def post(self, data: dict[str, Any]) -> dict[str, Any]:
         """Report a case (photos are added with POST /cases/{case_id}/photos)"""
-        try:
+        with answering():
             case = services.report_case(db.session(), g.tenant, actor(), data, source=data["source"],
                                         source_ref=data.get("source_ref"))
-        except services.ServiceError as err:
-            db.session.rollback()
-            abort(422, errors=err.errors)
-        except Refused as err:
-            refuse(err)
-        db.session.commit()
         return case_out(case)
 
 
@@ -78,10 +66,8 @@ class GridCaseById(MethodView):
         """One case with its timeline and photos"""
         session = db.session()
         me = actor()
-        try:
+        with answering(commit=False):
             case = services.get_case(session, me, case_id)
-        except Refused as err:
-            refuse(err)
         out = case_out(case)
         out["timeline"] = [{
             "id": str(e.id), "at": e.at, "action": e.action, "label": str(case_services.EVENT_LABELS.get(e.action, "")),
@@ -99,14 +85,8 @@ class GridCaseTransitions(MethodView):
     @require("grid_cases.view")
     def post(self, data: dict[str, Any], case_id: int) -> dict[str, Any]:
         """Move the case one step: refused with 409 when its version or state changed, 403 when not yours"""
-        try:
+        with answering():
             case = services.act(db.session(), g.tenant, actor(), case_id, data["action"], data)
-        except services.ServiceError as err:
-            db.session.rollback()
-            abort(422, errors=err.errors)
-        except Refused as err:
-            refuse(err)
-        db.session.commit()
         return case_out(case)
 
 
@@ -130,14 +110,8 @@ class GridCasePhotos(MethodView):
     def post(self, stage: dict[str, Any], files: dict[str, Any], case_id: int) -> list[dict[str, Any]]:
         """Add photos: the reporter's to the report, the handler's to the result, the verifier's on site"""
         uploads = [Upload(f.filename or "", f.read()) for f in files["photos"]]
-        try:
+        with answering():
             rows = case_services.add_photos(db.session(), g.tenant, actor(), case_id, stage["stage"], uploads)
-        except services.ServiceError as err:
-            db.session.rollback()
-            abort(422, errors=err.errors)
-        except Refused as err:
-            refuse(err)
-        db.session.commit()
         return photos_out(rows)
 
 
@@ -155,10 +129,8 @@ class PhotoById(MethodView):
     @require("grid_cases.view")
     def get(self, args: dict[str, Any], photo_id: int) -> Any:
         """A photo (JPEG, without metadata); `size=thumb` for the 320-pixel one"""
-        try:
+        with answering(commit=False):
             photo = case_services.photo_for(db.session(), actor(), photo_id)
-        except Refused as err:
-            refuse(err)
         response = make_response(photo.thumb if args["size"] == "thumb" else photo.data)
         response.headers["Content-Type"] = "image/jpeg"
         response.headers["Cache-Control"] = "private, max-age=3600"

@@ -6,11 +6,11 @@ from typing import Any
 
 from flask import g
 from flask.views import MethodView
-from flask_smorest import abort
 
 from blueprints.grid_cases import services
 from blueprints.grid_cases.api import blp
 from blueprints.grid_cases.schemas import CategoryIn, CategoryOut, CategoryPatch
+from blueprints.grid_cases.web import answering
 from saas import db
 from saas.auth import require
 
@@ -28,12 +28,8 @@ class CaseCategories(MethodView):
     @require("grid_cases.configure")
     def post(self, data: dict[str, Any]) -> dict[str, Any]:
         """Add a category"""
-        try:
+        with answering():
             category = services.add_category(db.session(), g.user, data)
-        except services.ServiceError as err:
-            db.session.rollback()
-            abort(422, errors=err.errors)
-        db.session.commit()
         return services.category_out(db.session(), category)
 
 
@@ -44,12 +40,6 @@ class CaseCategoryById(MethodView):
     @require("grid_cases.configure")
     def patch(self, data: dict[str, Any], category_id: int) -> dict[str, Any]:
         """Change a category's name, default department, deadlines, public listing or whether it is offered"""
-        try:
+        with answering():
             category = services.update_category(db.session(), g.user, category_id, data)
-        except services.ServiceError as err:
-            db.session.rollback()
-            if "_form" in err.errors:
-                abort(404)
-            abort(422, errors=err.errors)
-        db.session.commit()
         return services.category_out(db.session(), category)

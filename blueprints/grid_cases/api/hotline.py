@@ -11,12 +11,9 @@ from flask_babel import gettext as _
 from flask_smorest import abort
 from flask_smorest.fields import Upload as UploadField
 
-from blueprints.grid_cases import services
 from blueprints.grid_cases.api import blp
-from blueprints.grid_cases.api.cases import refuse
 from blueprints.grid_cases.services import hotline as tickets
-from blueprints.grid_cases.services.base import Refused
-from blueprints.grid_cases.web import actor
+from blueprints.grid_cases.web import actor, answering
 from saas import db
 from saas.auth import require
 from saas.schemas import Schema
@@ -65,15 +62,9 @@ class HotlineImport(MethodView):
                                         for line, message in checked.errors]})
         numbers: list[str] = []
         if not args["dry_run"]:
-            try:
+            with answering():
                 cases = tickets.import_rows(db.session(), g.tenant, actor(), checked,
                                             filename=files["file"].filename or "")
-            except services.ServiceError as err:
-                db.session.rollback()
-                abort(422, errors=err.errors)
-            except Refused as err:
-                refuse(err)
-            db.session.commit()
             numbers = [c.number for c in cases]
         else:
             db.session.rollback()

@@ -7,11 +7,9 @@ from typing import Any
 import sqlalchemy as sa
 from flask import g
 from flask.views import MethodView
-from flask_smorest import abort
 
-from blueprints.grid_cases import services
 from blueprints.grid_cases.api import blp
-from blueprints.grid_cases.api.cases import case_out, refuse
+from blueprints.grid_cases.api.cases import case_out
 from blueprints.grid_cases.models import CaseCategory, CommonProblem
 from blueprints.grid_cases.schemas import (
     CaseOut,
@@ -29,8 +27,7 @@ from blueprints.grid_cases.schemas import (
 )
 from blueprints.grid_cases.services import common as common_services
 from blueprints.grid_cases.services import notes as note_services
-from blueprints.grid_cases.services.base import Refused
-from blueprints.grid_cases.web import actor
+from blueprints.grid_cases.web import actor, answering
 from saas import db
 from saas.auth import require
 from saas.pagination import keyset_page
@@ -52,14 +49,8 @@ class QuickNotes(MethodView):
     @require("grid_cases.report")
     def post(self, data: dict[str, Any]) -> dict[str, Any]:
         """Log a quick note (巡查, 走访, 宣传 or 服务)"""
-        try:
+        with answering():
             note = note_services.add_note(db.session(), g.tenant, actor(), data)
-        except services.ServiceError as err:
-            db.session.rollback()
-            abort(422, errors=err.errors)
-        except Refused as err:
-            refuse(err)
-        db.session.commit()
         return note_services.notes_out(db.session(), [note])[0]
 
 
@@ -71,14 +62,8 @@ class QuickNotePromote(MethodView):
     @require("grid_cases.report")
     def post(self, data: dict[str, Any], note_id: int) -> dict[str, Any]:
         """Turn one of my notes into a case in its grid"""
-        try:
+        with answering():
             case = note_services.promote_note(db.session(), g.tenant, actor(), note_id, data)
-        except services.ServiceError as err:
-            db.session.rollback()
-            abort(422, errors=err.errors)
-        except Refused as err:
-            refuse(err)
-        db.session.commit()
         return case_out(case)
 
 
@@ -103,14 +88,8 @@ class Claims(MethodView):
     @require("grid_cases.claim")
     def post(self, data: dict[str, Any]) -> dict[str, Any]:
         """Look after a compound of my community (at most two)"""
-        try:
+        with answering():
             claim = note_services.claim_compound(db.session(), actor(), data["compound_code"])
-        except services.ServiceError as err:
-            db.session.rollback()
-            abort(422, errors=err.errors)
-        except Refused as err:
-            refuse(err)
-        db.session.commit()
         return next(c for c in _claims_out() if c["id"] == str(claim.id))
 
 
@@ -120,11 +99,8 @@ class ClaimById(MethodView):
     @require("grid_cases.claim")
     def delete(self, claim_id: int) -> None:
         """Stop looking after a compound"""
-        try:
+        with answering():
             note_services.release_compound(db.session(), actor(), claim_id)
-        except Refused as err:
-            refuse(err)
-        db.session.commit()
 
 
 def _problem_out(problem: CommonProblem) -> dict[str, Any]:
@@ -150,16 +126,10 @@ class CommonProblems(MethodView):
     @require("grid_cases.common")
     def post(self, data: dict[str, Any]) -> dict[str, Any]:
         """Link open cases of one category in one compound or building as one common problem"""
-        try:
+        with answering():
             problem = common_services.link_common(db.session(), g.tenant, actor(), place_code=data["place_code"],
                                                   category_code=data["category_code"], title=data["title"],
                                                   case_ids=data.get("case_ids"))
-        except services.ServiceError as err:
-            db.session.rollback()
-            abort(422, errors=err.errors)
-        except Refused as err:
-            refuse(err)
-        db.session.commit()
         return _problem_out(problem)
 
 
@@ -180,13 +150,7 @@ class CommonResolve(MethodView):
     @require("grid_cases.common")
     def post(self, data: dict[str, Any], problem_id: int) -> dict[str, Any]:
         """Resolve a common problem: every linked open case is resolved and its reporter told"""
-        try:
+        with answering():
             problem, _cases = common_services.resolve_common(db.session(), g.tenant, actor(), problem_id,
                                                              data["result"])
-        except services.ServiceError as err:
-            db.session.rollback()
-            abort(422, errors=err.errors)
-        except Refused as err:
-            refuse(err)
-        db.session.commit()
         return _problem_out(problem)

@@ -6,14 +6,11 @@ from typing import Any
 
 from flask import g
 from flask.views import MethodView
-from flask_smorest import abort
 
 from blueprints.grid_cases.api import blp
-from blueprints.grid_cases.api.cases import refuse
 from blueprints.grid_cases.schemas import StatsOut, StatsQuery
 from blueprints.grid_cases.services import stats as stats_services
-from blueprints.grid_cases.services.base import Refused, ServiceError
-from blueprints.grid_cases.web import actor
+from blueprints.grid_cases.web import actor, answering
 from saas import db
 from saas.auth import require
 
@@ -32,11 +29,6 @@ class GridCaseStats(MethodView):
 
         Figures describe the cases reported in the period (local days, by default this month and the 12
         before it), in their state now, inside the caller's area."""
-        try:
+        with answering(commit=False):
             stats = stats_services.case_stats(db.session(), g.tenant, actor(), params)
-        except ServiceError as err:
-            db.session.rollback()
-            abort(422, errors=err.errors)
-        except Refused as err:
-            refuse(err)
         return stats_services.stats_out(stats)

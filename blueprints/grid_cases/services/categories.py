@@ -9,7 +9,7 @@ import sqlalchemy.orm as so
 from flask_babel import gettext as _
 
 from blueprints.grid_cases.models import CaseCategory
-from blueprints.grid_cases.services.base import MODULE
+from blueprints.grid_cases.services.base import MODULE, Refused
 from saas import audit
 from tenants.models import OrgUnit, Tenant
 from tenants.services import ServiceError
@@ -100,7 +100,7 @@ def update_category(session: so.Session, actor: Any, category_id: int, data: dic
     """
     category = category_by_id(session, category_id)
     if category is None:
-        raise ServiceError({"_form": _("No such category.")})
+        raise Refused(_("No such category."), 404)
     errors: dict[str, str] = {}
     given, department_id = _department(session, data, errors)
     if "name" in data and data["name"] != category.name and session.scalars(

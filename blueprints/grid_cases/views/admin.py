@@ -12,6 +12,7 @@ from blueprints.grid_cases import services
 from blueprints.grid_cases.models import CaseCategory
 from blueprints.grid_cases.schemas import CategoryIn, CategoryPatch
 from blueprints.grid_cases.views import bp
+from blueprints.grid_cases.views.cases import refuse
 from saas import db
 from saas.auth import require
 from saas.context import can
@@ -66,9 +67,9 @@ def category_edit(category_id: int) -> Any:
             services.update_category(db.session(), g.user, category_id, data)
         except services.ServiceError as err:
             db.session.rollback()
-            if "_form" in err.errors:
-                abort(404)
             errors = {k: [v] for k, v in err.errors.items()}
+        except services.Refused as err:
+            return refuse(err)
         else:
             db.session.commit()
             flash(_("Category saved."), "success")
