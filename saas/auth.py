@@ -121,11 +121,28 @@ def _code_hash(phone: str, code: str) -> str:
     return hmac.new(key, f"{phone}:{code}".encode(), hashlib.sha256).hexdigest()
 
 
-def issue_phone_code(phone: str) -> str:
-    """A six-digit code for `phone` in the current tenant; the caller sends it and commits."""
+def issue_phone_code(phone: str) -> tuple[PhoneCode, str]:
+    """A six-digit code for `phone` in the current tenant, and its row; the caller sends it and commits."""
     code = f"{secrets.randbelow(1_000_000):06d}"
-    db.session.add(PhoneCode(phone=phone, code_hash=_code_hash(phone, code), expires_at=utcnow() + PHONE_CODE_TTL))
-    return code
+    row = PhoneCode(phone=phone, code_hash=_code_hash(phone, code), expires_at=utcnow() + PHONE_CODE_TTL)
+    db.session.add(row)
+    db.session.flush()
+    return row, code
+
+
+def send_phone_code(phone: str) -> User:
+    """Issue a code for a resident's phone and send it through the notification layer; the caller commits.
+
+    The notice is keyed by the code's row, never by the code itself: two codes for one phone may be the
+    same six digits, and each must still go out.
+    """
+    from saas.notify import notify
+
+    row, code = issue_phone_code(phone)
+    person = citizen_for_phone(phone)
+    notify(db.session(), person.id, "auth.phone_code", {"code": code}, event_key=f"phone-code:{row.id}",
+           tenant=g.tenant)
+    return person
 
 
 def check_phone_code(phone: str, code: str) -> bool:

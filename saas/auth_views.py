@@ -11,7 +11,6 @@ from flask_babel import gettext as _
 from saas import audit, auth, db
 from saas.db import utcnow
 from saas.extensions import limiter
-from saas.notify import notify
 from saas.rendering import render
 from saas.schemas import NextUrl, Phone, Schema, Text, load_form
 from saas.shell import _safe_next
@@ -89,10 +88,7 @@ def citizen() -> Any:
         if data is not None and auth.find_staff(data["phone"]) is not None:
             errors = {"phone": [_("This number belongs to a staff account: sign in with your password.")]}
         elif data is not None:
-            code = auth.issue_phone_code(data["phone"])
-            person = auth.citizen_for_phone(data["phone"])
-            notify(db.session(), person.id, "auth.phone_code", {"code": code},
-                   event_key=f"phone-code:{data['phone']}:{code}", tenant=g.tenant)
+            auth.send_phone_code(data["phone"])
             db.session.commit()
             return render("auth/citizen_code.html", form=data, errors={})
     return render("auth/citizen.html", errors=errors, form=form, status=422 if errors else 200)

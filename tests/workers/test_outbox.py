@@ -57,6 +57,18 @@ def test_phone_code_reaches_the_sms_gateway_in_process(client, factory, tenant_a
     assert row.idempotency_key == sms["key"]
 
 
+def test_two_codes_with_the_same_digits_are_two_messages(client, factory, tenant_a, channel, receiver, monkeypatch):
+    """One in a million codes repeats the last one for the phone: it is a new event and goes out again."""
+    import saas.auth
+
+    channel(tenant_a, "sms", receiver.url + "/sms")
+    monkeypatch.setattr(saas.auth.secrets, "randbelow", lambda _: 4242)
+    assert client.post("/t/alpha/citizen", data={"phone": "13712345678"}).status_code == 200
+    assert client.post("/t/alpha/citizen", data={"phone": "13712345678"}).status_code == 200
+    assert [sms["body"]["text"].count("004242") for sms in receiver.delivered.values()] == [1, 1]
+    assert [row.status for row in _deliveries(factory, tenant_a)] == ["sent", "sent"]
+
+
 def test_a_role_on_an_org_unit_is_notified(app, factory, tenant_a):
     factory.unit(tenant_a, "street", "s1")
     one = factory.user(tenant_a, role="street_officer", unit_code="s1")

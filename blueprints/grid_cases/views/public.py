@@ -26,7 +26,6 @@ from blueprints.grid_cases.web import actor, uploads
 from saas import auth, db
 from saas.context import enabled_modules, role_book
 from saas.extensions import limiter
-from saas.notify import notify
 from saas.rendering import render
 from saas.schemas import Phone, Schema, Text, load_form
 from tenants.models import OrgUnit
@@ -134,10 +133,7 @@ def report_code() -> Any:
         if auth.find_staff(data["phone"]) is not None:
             errors = {"phone": [_("This number belongs to a staff account: sign in with your password.")]}
         else:
-            code = auth.issue_phone_code(data["phone"])
-            person = auth.citizen_for_phone(data["phone"])
-            notify(db.session(), person.id, "auth.phone_code", {"code": code},
-                   event_key=f"phone-code:{data['phone']}:{code}", tenant=g.tenant)
+            auth.send_phone_code(data["phone"])
             db.session.commit()
             sent = True
     return render("grid_cases/public_report.html", block="code", errors=errors, sent=sent, citizen=None,
