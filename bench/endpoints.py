@@ -10,12 +10,22 @@ from typing import Any
 class Endpoint:
     name: str
     kind: str  # "page" (session cookie), "api" (bearer token), "login" (argon2), "anon"
-    path: str  # "{slug}" and "{deep}" (a keyset cursor 90% deep into the audit log) are filled in
+    # "{slug}", "{deep}" (a keyset cursor 90% deep into the audit log) and the seed's other cursors and ids of the
+    # tenant ("{case_deep_before}", "{case_id}", "{case_number}") are filled in
+    path: str
     method: str = "GET"
     note: str = ""
+    body: str = ""  # an API call's JSON body (pages' POSTs are the sign-in form only)
 
     def url_path(self, tenant: dict[str, Any]) -> str:
-        return self.path.format(slug=tenant["slug"], deep=tenant.get("audit_deep_before") or "")
+        return self.path.format(**{**tenant, "deep": tenant.get("audit_deep_before") or ""})
+
+    def json_body(self, tenant: dict[str, Any]) -> str:
+        return self.body.replace("{slug}", tenant["slug"])
+
+    @property
+    def expected(self) -> int:
+        return 302 if self.kind == "login" else 201 if self.method == "POST" else 200
 
 
 ENDPOINTS = [
@@ -34,6 +44,23 @@ ENDPOINTS = [
     Endpoint("api_audit_deep", "api", "/api/v1/t/{slug}/admin/audit?limit=50&before={deep}"),
     Endpoint("api_org_units", "api", "/api/v1/t/{slug}/org/units?limit=200"),
     Endpoint("api_categories", "api", "/api/v1/t/{slug}/grid_cases/categories"),
+    Endpoint("cases", "page", "/t/{slug}/grid_cases/", note="the district's work list: the newest 30 of 1,000,000"),
+    Endpoint("cases_deep", "page", "/t/{slug}/grid_cases/?before={case_deep_before}", note="keyset page 90% deep"),
+    Endpoint("cases_overdue", "page", "/t/{slug}/grid_cases/?view=overdue"),
+    Endpoint("cases_open_grid", "page", "/t/{slug}/grid_cases/?state=open&grid={slug}-g0007",
+             note="one grid's open cases"),
+    Endpoint("cases_number", "page", "/t/{slug}/grid_cases/?q={case_number}", note="search by number"),
+    Endpoint("cases_words", "page", "/t/{slug}/grid_cases/?q=%E6%BC%8F%E6%B0%B4", note="search 漏水 in the text"),
+    Endpoint("case", "page", "/t/{slug}/grid_cases/cases/{case_id}", note="one case with its timeline"),
+    Endpoint("work_widget", "page", "/t/{slug}/grid_cases/widgets/work", note="htmx fragment"),
+    Endpoint("stats", "page", "/t/{slug}/grid_cases/stats", note="13 months by area, department, category, month"),
+    Endpoint("stats_widget", "page", "/t/{slug}/grid_cases/widgets/stats", note="htmx fragment"),
+    Endpoint("api_cases", "api", "/api/v1/t/{slug}/grid_cases/cases?limit=30"),
+    Endpoint("api_case", "api", "/api/v1/t/{slug}/grid_cases/cases/{case_id}"),
+    Endpoint("case_create", "api", "/api/v1/t/{slug}/grid_cases/cases", method="POST",
+             note="a patrol report through the API: number, deadline, timeline, audit, notices",
+             body='{"category_code": "water", "location_code": "{slug}-g0001", '
+                  '"description": "3号楼地下室水管漏水", "address": "3号楼"}'),
     Endpoint("login", "login", "/t/{slug}/login", method="POST", note="argon2id check: reported apart"),
 ]
 

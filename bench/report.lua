@@ -4,7 +4,7 @@ local body = os.getenv("BENCH_BODY")
 if method then wrk.method = method end
 if body then
   wrk.body = body
-  wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
+  if not wrk.headers["Content-Type"] then wrk.headers["Content-Type"] = "application/x-www-form-urlencoded" end
 end
 
 done = function(summary, latency, requests)

@@ -89,7 +89,7 @@ def request(base: str, method: str, path: str, body: str | None = None,
         hdrs = dict(headers or {})
         if body is not None:
             hdrs.setdefault("Content-Type", "application/x-www-form-urlencoded")
-        conn.request(method, path, body=body, headers=hdrs)
+        conn.request(method, path, body=body.encode() if body is not None else None, headers=hdrs)
         resp = conn.getresponse()
         return resp.status, resp, resp.read().decode("utf-8", "replace")
     finally:
@@ -128,6 +128,9 @@ def plan_request(ep: Endpoint, tenant: dict[str, Any], cookie: str, login: tuple
     path = ep.url_path(tenant)
     if ep.kind == "page":
         return {"path": path, "headers": {"Cookie": cookie}}
+    if ep.kind == "api" and ep.body:
+        return {"path": path, "method": ep.method, "body": ep.json_body(tenant),
+                "headers": {"Authorization": f"Bearer {tenant['token']}", "Content-Type": "application/json"}}
     if ep.kind == "api":
         return {"path": path, "headers": {"Authorization": f"Bearer {tenant['token']}"}}
     if ep.kind == "login":
@@ -137,7 +140,7 @@ def plan_request(ep: Endpoint, tenant: dict[str, Any], cookie: str, login: tuple
 
 def preflight(base: str, ep: Endpoint, req: dict[str, Any]) -> None:
     status, resp, _ = request(base, req.get("method", "GET"), req["path"], req.get("body"), req["headers"])
-    expected = 302 if ep.kind == "login" else 200
+    expected = ep.expected
     location = resp.getheader("Location") or ""
     if status != expected or (ep.kind == "login" and "/login" in location):
         raise SystemExit(f"{ep.name}: {req['path']} answered {status} {location}, expected {expected}")

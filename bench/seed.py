@@ -54,6 +54,7 @@ class Plan:
     big_audit: int = 100_000
     big_categories: int = 40
     big_cases: int = 1_000_000
+    small_cases: int = 200
     small_grids: int = 8
     small_staff: int = 20
     small_audit: int = 100
@@ -70,6 +71,7 @@ class TenantSeed:
     staff_ids: list[int] = dataclasses.field(default_factory=list)
     token: str | None = None
     audit_deep_before: int | None = None
+    extra: dict[str, str] = dataclasses.field(default_factory=dict)  # module seeders' cursors and ids for the load
 
     def of_kind(self, kind: str) -> list[tuple[int, str, str]]:
         return self.units.get(kind, [])
@@ -277,28 +279,130 @@ def _audit_rows(ctx: SeedContext) -> Iterable[tuple[Any, ...]]:
 # --- modules: one seeder per module key -----------------------------------------------------------
 
 
+CASE_TEXTS = [
+    ("{b}号楼地下室水管漏水，楼道积水", "water"), ("小区路灯不亮，晚上出行不便", "streetlight"),
+    ("{b}号楼下水道堵塞，污水外溢", "drainage"), ("楼道堆放杂物，存在消防隐患", "hazard"),
+    ("绿化带树木生虫，枝叶枯黄", "greenery"), ("小区门口垃圾未及时清运", "sanitation"),
+    ("{b}号楼顶违章搭建彩钢棚", "illegal-building"), ("楼上住户装修噪音扰民", "dispute"),
+    ("单元门禁损坏，物业长期未修", "property"), ("小区停电，电表箱冒烟", "power"),
+]
+OPEN_CYCLE = ["reported", "accepted", "escalated", "dispatched", "in_progress", "extension_requested", "resolved",
+              "verified", "closed", "rated"]
+RATING_CYCLE = ["satisfied"] * 16 + ["basically"] * 3 + ["unsatisfied"]
+DAY = dt.timedelta(days=1)
+
+
 def seed_grid_cases(ctx: SeedContext) -> None:
-    """Case categories for every district (each with a default department); cases once the module has them."""
+    """Case categories for every district (each with a default department); in `bench-big` `big_cases` cases over
+    the past 13 months (the older ones closed and rated, the last 30 days in every open state), in the others
+    `small_cases`; one timeline entry each, and the day counters that the next case number continues."""
     from blueprints.grid_cases.services import DEFAULT_CATEGORIES
 
     rows = []
+    categories: dict[int, list[tuple[int, str, int | None, int]]] = {}
     for t in ctx.tenants:
         departments = t.of_kind("department")
         wanted = max(ctx.plan.big_categories, len(DEFAULT_CATEGORIES)) if t.big else len(DEFAULT_CATEGORIES)
         for pos in range(wanted):
             if pos < len(DEFAULT_CATEGORIES):
-                code, name, days = DEFAULT_CATEGORIES[pos]
+                code, name, days, hours, public = DEFAULT_CATEGORIES[pos]
             else:
-                code, name, days = f"extra-{pos}", f"其他类别{pos}", 5 + pos % 10
+                code, name, days, hours, public = f"extra-{pos}", f"其他类别{pos}", 5 + pos % 10, 8, True
             dept = departments[pos % len(departments)][0] if departments else None
-            rows.append((t.id, new_id(), code, name, dept, days, True, pos))
-    ctx.copy("grid_cases_categories", ["tenant_id", "id", "code", "name", "department_id", "deadline_days", "active",
-                                       "position"], rows)
-    case_tables = [name for name in Base.metadata.tables if name.startswith("grid_cases_") and "case" in name
-                   and name != "grid_cases_categories"]
-    if ctx.plan.big_cases and not case_tables:
-        ctx.notes.append(f"grid_cases: no case table yet, so --big-cases {ctx.plan.big_cases} was not seeded "
-                         "(add the rows in bench/seed.py:seed_grid_cases when the module has cases)")
+            cid = new_id()
+            rows.append((t.id, cid, code, name, dept, days, hours, public, True, pos))
+            categories.setdefault(t.id, []).append((cid, code, dept, days))
+    ctx.copy("grid_cases_categories", ["tenant_id", "id", "code", "name", "department_id", "deadline_days",
+                                       "urgent_hours", "public", "active", "position"], rows)
+    cases: list[tuple[Any, ...]] = []
+    events: list[tuple[Any, ...]] = []
+    counters: list[tuple[Any, ...]] = []
+
+    def flush() -> None:
+        ctx.copy("grid_cases_cases", CASE_COLUMNS, cases)
+        ctx.copy("grid_cases_events", EVENT_COLUMNS, events)
+        cases.clear()
+        events.clear()
+
+    for t in ctx.tenants:
+        n = ctx.plan.big_cases if t.big else ctx.plan.small_cases
+        days = _grid_cases_of(ctx, t, categories[t.id], n, cases, events)
+        counters += [(t.id, new_id(), day, last) for day, last in sorted(days.items())]
+        if len(cases) >= 50_000:
+            flush()
+    flush()
+    ctx.copy("grid_cases_counters", ["tenant_id", "id", "day", "last"], counters)
+
+
+CASE_COLUMNS = ["tenant_id", "id", "number", "source", "category_id", "urgency", "street_id", "community_id",
+                "grid_id", "compound_id", "address", "description", "reporter_name", "reporter_phone",
+                "reported_by_id", "state", "level_unit_id", "department_id", "deadline_at", "resolve_by",
+                "reopened", "result", "resolved_at", "resolved_on_time", "closed_at", "rating", "rated_at",
+                "created_at", "updated_at", "version"]
+EVENT_COLUMNS = ["tenant_id", "id", "case_id", "at", "actor_id", "actor_name", "actor_role", "action", "from_state",
+                 "to_state", "note", "public", "data"]
+
+
+def _grid_cases_of(ctx: SeedContext, t: TenantSeed, categories: list[tuple[int, str, int | None, int]], n: int,
+                   cases: list[tuple[Any, ...]], events: list[tuple[Any, ...]]) -> Counter[dt.date]:
+    """`n` cases of one district, oldest first (so ids and times rise together); the count of each local day."""
+    span_ms = 395 * 24 * 3600 * 1000
+    now_ms = int(ctx.now.timestamp() * 1000) - 3600 * 1000
+    grids = t.of_kind("grid")
+    compounds: dict[int, list[int]] = {}
+    for cid, path, _code in t.of_kind("compound"):
+        compounds.setdefault(int(path.strip("/").split("/")[-2]), []).append(cid)
+    by_code = {c[1]: c for c in categories}
+    staff = t.staff_ids or [t.admin_id]
+    maker = IdMaker()
+    per_day: Counter[dt.date] = Counter()
+    local = dt.timedelta(hours=8)  # Asia/Shanghai, the districts' zone in the seed
+    deep_at = n - int(n * 0.9)
+    for k in range(n):
+        when_ms = now_ms - span_ms + (k * span_ms) // max(n, 1)
+        created = dt.datetime.fromtimestamp(when_ms / 1000, dt.UTC)
+        case_id = maker.at(when_ms)
+        day = (created + local).date()
+        per_day[day] += 1
+        number = f"XD-{day:%Y%m%d}-{per_day[day]:04d}"
+        grid_id, grid_path, grid_code = grids[(k * 7919) % len(grids)]
+        _root, street_id, community_id, _grid = (int(p) for p in grid_path.strip("/").split("/"))
+        in_grid = compounds.get(grid_id, [])
+        compound_id = in_grid[k % len(in_grid)] if in_grid and k % 3 else None
+        text, code = CASE_TEXTS[k % len(CASE_TEXTS)]
+        category_id, _code, dept, days = by_code.get(code) or categories[k % len(categories)]
+        age = ctx.now - created
+        state = (["rated"] * 12 + ["closed"] * 6 + ["rejected", "closed"])[k % 20] if age > 30 * DAY \
+            else OPEN_CYCLE[k % len(OPEN_CYCLE)]
+        at_grid = state in ("reported", "accepted")
+        to_department = state not in ("reported", "accepted", "escalated", "rejected")
+        level = grid_id if at_grid else community_id if state == "escalated" else street_id
+        resolve_by = created + days * DAY if to_department else None
+        finished = state in ("resolved", "verified", "closed", "rated")
+        resolved_at = created + (k % (days + 3)) * DAY + dt.timedelta(hours=2) if finished else None
+        on_time = resolved_at <= resolve_by if resolved_at and resolve_by else None
+        closed_at = (resolved_at + DAY if resolved_at else created + dt.timedelta(hours=3)) \
+            if state in ("closed", "rated", "rejected") else None
+        deadline = None if closed_at else resolve_by if to_department and state != "dispatched" else created + DAY
+        rating = RATING_CYCLE[k % len(RATING_CYCLE)] if state == "rated" else None
+        resident = k % 4 == 0
+        reporter = staff[k % len(staff)]
+        cases.append((
+            t.id, case_id, number, "web" if resident else "patrol", category_id, "urgent" if k % 25 == 0 else "normal",
+            street_id, community_id, grid_id, compound_id, f"{grid_code} {k % 30 + 1}号楼",
+            text.format(b=k % 30 + 1), "居民" if resident else "", f"137{k % 10**8:08d}" if resident else None,
+            None if resident else reporter, state, level, dept if to_department else None, deadline, resolve_by, 0,
+            "已处理完毕" if finished else None, resolved_at, on_time, closed_at, rating,
+            closed_at + dt.timedelta(hours=1) if rating else None, created, closed_at or created, 1,
+        ))
+        events.append((t.id, maker.at(when_ms), case_id, created, None if resident else reporter,
+                       "" if resident else "网格员", "resident" if resident else "grid_worker", "report", None,
+                       "reported", "", True, {"source": "web" if resident else "patrol"}))
+        if k == deep_at:
+            t.extra["case_deep_before"] = str(case_id)
+        if k == n - n // 2:
+            t.extra.update(case_id=str(case_id), case_number=number)
+    return per_day
 
 
 # module key -> seeder; a module without an entry still runs, with no rows of its own
@@ -400,7 +504,7 @@ def seed(plan: Plan, *, reset: bool = False) -> dict[str, Any]:
         "login": "admin",
         "password": common.BENCH_PASSWORD,
         "tenants": {
-            role: {"slug": t.slug, "token": t.token, "audit_deep_before": str(t.audit_deep_before or "")}
+            role: {"slug": t.slug, "token": t.token, "audit_deep_before": str(t.audit_deep_before or ""), **t.extra}
             for role, t in (("big", big), ("small", small))
         },
     }

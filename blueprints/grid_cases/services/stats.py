@@ -274,17 +274,19 @@ def _sums(c: Any) -> list[sa.ColumnElement[Any]]:
 DIMENSIONS = (("area", ("street_id", "community_id", "grid_id")), ("department", ("department_id",)),
               ("category", ("category_id",)), ("month", ("month",)), ("finder", ("finder",)))
 KEY_WIDTH = 3
-GROUPING_WORK_MEM = "64MB"
+GROUPING_WORK_MEM = "128MB"
 
 
 def _grouped(session: so.Session, cases: sa.Select[Any]) -> list[tuple[str, tuple[Any, ...], Figures]]:
     """(dimension, key, figures) for every group of every dimension, in one statement."""
     out = []
     if session.get_bind().dialect.name == "postgresql":
-        # with the default 4 MB the planner sorts two of the groupings instead of hashing them all in the one
-        # pass (it guesses far more groups than the few hundred there are): 1.6 s instead of 0.7 s at a
-        # million cases; for this transaction only
-        session.execute(sa.select(sa.func.set_config("work_mem", GROUPING_WORK_MEM, True)))
+        # for this transaction only. With less memory the planner sorts some groupings instead of hashing them
+        # all in one pass (it guesses far more groups than the few thousand there are) and walks an index to
+        # have them sorted: 2.2 s instead of 1.0 s at a million cases (docs/performance.md). JIT compiling
+        # the statement costs 0.3 s and saves nothing on a plain scan and hash
+        session.execute(sa.select(sa.func.set_config("work_mem", GROUPING_WORK_MEM, True),
+                                  sa.func.set_config("jit", "off", True)))
         sub = cases.subquery("period_cases")
         keys = [sub.c[name] for _dim, names in DIMENSIONS for name in names]
         # GROUPING(x) is 0 where x is one of the row's grouping columns: it names the row's dimension

@@ -490,5 +490,5 @@ def test_statement_counts_do_not_grow_with_cases(app, factory, world, login_as, 
     grouped = [q for q in seen if "grid_cases_cases" in q]
     assert len(grouped) == 1, grouped
     # the grouping, unit names, categories, people, notes, and for a street officer their claimed compounds
-    # (PostgreSQL adds the transaction's work_mem)
+    # (PostgreSQL adds the transaction's work_mem and jit settings)
     assert len([q for q in seen if "set_config" not in q]) <= 6, seen

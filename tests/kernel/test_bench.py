@@ -1,0 +1,51 @@
+"""The bench's own tools work: a small seed through the real COPY path, then every endpoint once in-process.
+
+The load figures themselves are never asserted (docs/performance.md); this only keeps `bench.seed` and
+`bench.sqlcount` from rotting while the models move under them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.plugin import PG_OWNER_URL
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def bench_env(tmp_path):
+    owner = PG_OWNER_URL.rsplit("/", 1)[0] + "/wgt_bench_smoke"
+    return {**os.environ, "BENCH_OWNER_URL": owner, "BENCH_OUT": str(tmp_path)}
+
+
+def _run(env, *args):
+    proc = subprocess.run([sys.executable, "-m", *args], cwd=ROOT, env=env, capture_output=True,  # noqa: S603
+                          text=True, timeout=600, check=False)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return proc.stdout
+
+
+def test_the_bench_seeds_a_plan_and_every_endpoint_answers_with_the_same_statements(bench_env, tmp_path):
+    # the small districts get enough recent cases for one grid's open list to have rows, as the big one has
+    _run(bench_env, "bench.seed", "--tenants", "3", "--big-staff", "60", "--big-grids", "12", "--big-audit", "300",
+         "--big-cases", "3000", "--small-cases", "400", "--small-staff", "6", "--reset")
+    state = json.loads((tmp_path / "seed.json").read_text())
+    assert state["rows"]["grid_cases_cases"] == 3000 + 2 * 400
+    assert state["rows"]["grid_cases_events"] == 3000 + 2 * 400
+    # the case counters continue where the seeded numbers stop: one row per local day with cases
+    assert state["rows"]["grid_cases_counters"] >= 395
+    for size in ("big", "small"):
+        assert state["tenants"][size]["case_id"]
+        assert state["tenants"][size]["case_deep_before"]
+    out = _run(bench_env, "bench.sqlcount")
+    from bench.endpoints import ENDPOINTS
+
+    assert {line.split()[0] for line in out.splitlines() if line.strip()} >= {ep.name for ep in ENDPOINTS}, out
+    assert "GROWS" not in out, out
