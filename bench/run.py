@@ -176,10 +176,10 @@ def wrk(url: str, req: dict[str, Any], seconds: int, args: argparse.Namespace) -
     }
 
 
-def measure(url: str, req: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
+def measure(url: str, req: dict[str, Any], args: argparse.Namespace, at_least: int = 0) -> dict[str, Any]:
     if args.warmup > 0:
         wrk(url, req, args.warmup, args)
-    return wrk(url, req, args.duration, args)
+    return wrk(url, req, max(args.duration, at_least), args)
 
 
 def ratios(result: dict[str, Any], ceiling: dict[str, Any]) -> dict[str, float]:
@@ -290,7 +290,7 @@ def main(argv: list[str] | None = None) -> None:
     if state.get("database") != owner.database:
         raise SystemExit(f"bench/out/seed.json describes {state.get('database')}, not {owner.database}: seed again")
     endpoints = by_name(args.endpoints)
-    budget = args.rounds * len(endpoints) * 2 * (args.warmup + args.duration)
+    budget = args.rounds * sum(2 * (args.warmup + max(args.duration, ep.seconds)) for ep in endpoints)
     print(f"{len(endpoints)} endpoints, about {budget / 60:.1f} minutes of load "
           f"({args.workers} workers × {args.threads} threads, {args.connections} connections)", flush=True)
 
@@ -331,8 +331,8 @@ def main(argv: list[str] | None = None) -> None:
             if args.rounds > 1:
                 print(f" round {r + 1} of {args.rounds}", flush=True)
             for ep in endpoints:
-                ceiling = measure(bare_url, bare_req, args)
-                result = measure(app_url, reqs[ep.name], args)
+                ceiling = measure(bare_url, bare_req, args, ep.seconds)
+                result = measure(app_url, reqs[ep.name], args, ep.seconds)
                 ceilings.append(ceiling)
                 rounds[ep.name].append({**result, "ceiling": ceiling, "ratio": ratios(result, ceiling)})
                 print(f"  {ep.name:<18} {result['rps']:>8,.0f} req/s  p50 {result['p50_ms']:6.1f} ms   "
