@@ -295,6 +295,11 @@ class CommonResolveIn(Schema):
     result = Text(required=True, max_length=2000, min_length=1)
 
 
+class OfferedCaseOut(Schema):
+    id = ma.fields.String()
+    number = ma.fields.String()
+
+
 class SuggestionOut(Schema):
     place_id = ma.fields.String()
     place = ma.fields.String()
@@ -305,6 +310,8 @@ class SuggestionOut(Schema):
     category = ma.fields.String()
     count = ma.fields.Integer()
     since = ma.fields.DateTime()
+    cases = ma.fields.List(ma.fields.Nested(OfferedCaseOut),
+                           metadata={"description": "The cases offered, newest first"})
 
 
 class CommonOut(Schema):

@@ -96,6 +96,15 @@ def suggestions(session: so.Session, actor: Actor, conf: dict[str, Any] | None =
         places = {u.id: u for u in session.scalars(sa.select(OrgUnit).where(OrgUnit.id.in_({r[0] for r in rows})))}
         cats = {c.id: c for c in session.scalars(sa.select(CaseCategory).where(
             CaseCategory.id.in_({r[1] for r in rows})))}
+        # the offered cases themselves, newest first, for every group at once
+        offered: dict[tuple[int, int], list[dict[str, str]]] = {}
+        for case_id, number, place_id, category_id in session.execute(
+                sa.select(GridCase.id, GridCase.number, column, GridCase.category_id)
+                .where(column.in_({r[0] for r in rows}), GridCase.category_id.in_({r[1] for r in rows}),
+                       GridCase.state.in_(LINKABLE), GridCase.common_problem_id.is_(None),
+                       GridCase.created_at >= since)
+                .order_by(GridCase.id.desc())):
+            offered.setdefault((place_id, category_id), []).append({"id": str(case_id), "number": number})
         for place_id, category_id, count, first in rows:
             place = places.get(place_id)
             if place is None or not actor.may("grid_cases.common", place):
@@ -103,7 +112,7 @@ def suggestions(session: so.Session, actor: Actor, conf: dict[str, Any] | None =
             out.append({"place_id": str(place.id), "place": place.name, "place_kind": place.kind,
                         "place_code": place.code, "category_id": str(category_id),
                         "category_code": cats[category_id].code, "category": cats[category_id].name,
-                        "count": count, "since": first})
+                        "count": count, "since": first, "cases": offered.get((place_id, category_id), [])})
     return out
 
 

@@ -29,9 +29,9 @@ def light_reports(world: World, n: int) -> list[GridCase]:
 
 
 def test_reaching_the_threshold_offers_the_cadre_a_common_problem_once(world_a: World) -> None:
-    light_reports(world_a, 2)
+    first = light_reports(world_a, 2)
     assert inbox(world_a, "cadre", "grid_cases.common_suggested") == []
-    light_reports(world_a, 1)  # the third open 路灯 case in 晋祠路一号院 within the window (threshold 3)
+    third = light_reports(world_a, 1)  # the third open 路灯 case in 晋祠路一号院 within the window (threshold 3)
     offers = inbox(world_a, "cadre", "grid_cases.common_suggested")
     assert len(offers) == 1
     assert "晋祠路一号院" in offers[0].title
@@ -39,6 +39,9 @@ def test_reaching_the_threshold_offers_the_cadre_a_common_problem_once(world_a: 
     with world_a.session() as s:
         found = common.suggestions(s, world_a.actor(s, "cadre"))
         assert {(x["place"], x["category_code"], x["count"]) for x in found} >= {("晋祠路一号院", "streetlight", 3)}
+        # the offer names exactly its cases, newest first
+        [offer] = [x for x in found if x["place"] == "晋祠路一号院" and x["category_code"] == "streetlight"]
+        assert [c["id"] for c in offer["cases"]] == [str(c.id) for c in reversed([*first, *third])]
         assert common.suggestions(s, world_a.actor(s, "cadre2")) == []
 
 
