@@ -741,6 +741,8 @@ def test_a_grids_contact_card_prints_its_people_and_a_qr_code_that_opens_the_gri
         name, masked = person.inner_text().replace(t(role), "", 1).split()
         listed[role] = (name, masked)
 
+    for name in ("Edit", "Print view", "PDF"):
+        assert_tappable(cadre, line.get_by_role("link", name=t(name), exact=True))
     with cadre.expect_navigation():
         press(cadre, line.get_by_role("link", name=t("Print view"), exact=True))
     card = cadre.locator(f'.contact-card[data-grid="{GRID}"]')
