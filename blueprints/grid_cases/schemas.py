@@ -409,6 +409,9 @@ class CardIn(Schema):
     doctor_phone = CardPhone()
     hotline = CardPhone(short=True)
     note = Text(load_default="", max_length=200, metadata={"description": "A line printed at the foot of the card"})
+    version = ma.fields.Integer(load_default=None, allow_none=True, validate=ma.validate.Range(min=0), metadata={
+        "description": "The card's `version` as you read it: if someone saved the card since, the save is refused "
+                       "with 409 and changes nothing. Left out, the last save wins."})
 
 
 class CardFilter(Schema):
@@ -450,6 +453,8 @@ class CardOut(Schema):
     complete = ma.fields.Boolean(metadata={"description": "The police officer, the doctor and the hotline are given"})
     report_url = ma.fields.String(metadata={"description": "What the card's QR code opens: the grid's report form"})
     updated_at = ma.fields.DateTime(allow_none=True, metadata={"description": "Last saved; null: never edited"})
+    version = ma.fields.Integer(metadata={"description": "Send it back with a PUT to refuse overwriting a newer save; "
+                                                         "0 before the first save"})
 
 
 # --- statistics (the period's own rules are the service's: services.stats.period_for) ------------------

@@ -27,6 +27,7 @@ def card_out(card: Card) -> dict[str, Any]:
         "leaders": [{"name": p.name, "phone": p.phone, "role": p.role} for p in card.leaders],
         "workers": [{"name": p.name, "phone": p.phone, "role": p.role} for p in card.workers],
         **card.fields(), "complete": card.complete, "report_url": report_url(card.grid), "updated_at": card.updated_at,
+        "version": card.version,
     }
 
 
@@ -46,7 +47,8 @@ class ContactCardById(MethodView):
     @require(PERMISSION)
     def put(self, data: dict[str, Any], grid_id: int) -> dict[str, Any]:
         """Save the card's police officer, doctor, hotline and note (a field left out is emptied); 409 when
-        someone else saved the grid's first card at the same moment"""
+        the `version` sent is not the card's any more, or someone else saved the grid's first card at the same
+        moment"""
         with answering():
             card = card_services.save_card(db.session(), actor(), grid_id, data)
         return card_out(card)

@@ -94,6 +94,11 @@ class Card:
         return self.updated_at is not None
 
     @property
+    def version(self) -> int:
+        """What an edit carries back: the last save's time in microseconds, 0 before the first save."""
+        return version_of(self.updated_at)
+
+    @property
     def complete(self) -> bool:
         return bool((self.police_name or self.police_phone) and (self.doctor_name or self.doctor_phone)
                     and self.hotline)
@@ -147,6 +152,14 @@ def _staff(session: so.Session, grid_ids: list[int]) -> dict[int, list[tuple[str
     return out
 
 
+def version_of(saved_at: dt.datetime | None) -> int:
+    if saved_at is None:
+        return 0
+    if saved_at.tzinfo is None:
+        saved_at = saved_at.replace(tzinfo=dt.UTC)
+    return int(saved_at.timestamp()) * 1_000_000 + saved_at.microsecond
+
+
 def cards_for(session: so.Session, grids: Sequence[OrgUnit]) -> list[Card]:
     """The cards of these grids, in their order, in four queries whatever their number."""
     if not grids:
@@ -186,9 +199,16 @@ def preview_card(card: Card, data: dict[str, Any]) -> Card:
 
 
 def save_card(session: so.Session, actor: Actor, grid_id: int, data: dict[str, Any]) -> Card:
-    """Save a grid's editable fields (validated by `CardIn`), audited; a save that changes nothing writes nothing."""
+    """Save a grid's editable fields (validated by `CardIn`), audited; a save that changes nothing writes nothing.
+
+    `data["version"]`, when given, is the card's version as the editor read it: if someone saved the card since,
+    the save is refused (409) and changes nothing. Without it the last save wins."""
     grid = _grid(session, actor, grid_id)
-    row = session.scalars(sa.select(ContactCard).where(ContactCard.grid_id == grid.id)).first()
+    # locked until the transaction ends, so two saves of one card are checked one after the other
+    row = session.scalars(sa.select(ContactCard).where(ContactCard.grid_id == grid.id).with_for_update()).first()
+    seen = data.get("version")
+    if seen is not None and seen != version_of(row.updated_at if row is not None else None):
+        raise Refused(_("Someone else saved this card a moment ago; reload it and try again."), 409)
     after = {k: data.get(k, "") or "" for k in EDITABLE}
     before = {k: getattr(row, k) or "" for k in EDITABLE} if row is not None else None
     if before == after or (before is None and not any(after.values())):

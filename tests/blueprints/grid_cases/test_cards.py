@@ -4,6 +4,7 @@ decoded from the rendered page."""
 from __future__ import annotations
 
 import io
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -262,6 +263,29 @@ def test_bad_input_is_refused_with_a_clear_message_and_changes_nothing(a, factor
     assert len(audits(factory, a)) == 1
 
 
+def form_version(client: Any, tree: Tree) -> str:
+    html = client.get(page(tree, f"/{tree.grid.id}")).get_data(as_text=True)
+    return re.search(r'name="version" value="(\d+)"', html).group(1)
+
+
+def test_of_two_people_editing_one_card_the_second_save_is_refused_and_changes_nothing(a, factory, login_as):
+    admin, cadre = login_as(a.admin), login_as(a.cadre)
+    # both open the card before it was ever saved, then both save
+    first, second = form_version(admin, a), form_version(cadre, a)
+    assert first == second == "0"
+    assert admin.post(page(a, f"/{a.grid.id}"), data={**GOOD, "version": first}).status_code == 302
+    refused = cadre.post(page(a, f"/{a.grid.id}"), data={**GOOD, "hotline": "12345", "version": second})
+    assert refused.status_code == 409
+    assert "刚刚有其他人保存了这张卡片，请刷新后重试。" in text_of(refused.get_data(as_text=True))
+    assert saved(factory, a).hotline == "0351-6543210"
+    assert len(audits(factory, a)) == 1
+    # the page now carries the newer version: saving again is a deliberate overwrite, and goes through
+    newer = re.search(r'name="version" value="(\d+)"', refused.get_data(as_text=True)).group(1)
+    assert newer != second
+    assert cadre.post(page(a, f"/{a.grid.id}"), data={**GOOD, "hotline": "12345", "version": newer}).status_code == 302
+    assert saved(factory, a).hotline == "12345"
+
+
 def test_the_preview_shows_typed_values_and_saves_nothing(a, factory, login_as):
     client = login_as(a.admin)
     response = client.post(page(a, f"/{a.grid.id}/preview"), data={**GOOD, "police_name": "预览民警"},
@@ -349,11 +373,19 @@ def test_the_api_reads_and_replaces_a_card(a, factory, client):
     card = saved(factory, a)
     assert card is not None
     assert (card.police_name, card.hotline) == ("", "12345")
+    # with the version read, a PUT after someone else's save is refused and changes nothing
+    version = client.get(api(a, a.grid.id), headers=bearer(token)).get_json()["version"]
+    assert version > 0
+    assert client.put(api(a, a.grid.id), json={"hotline": "12319", "version": version},
+                      headers=bearer(token)).status_code == 200
+    stale = client.put(api(a, a.grid.id), json={"hotline": "12345", "version": version}, headers=bearer(token))
+    assert stale.status_code == 409
+    assert saved(factory, a).hotline == "12319"
     bad = client.put(api(a, a.grid.id), json={"police_phone": "12", "note": 5}, headers=bearer(token))
     assert bad.status_code == 422
     assert bad.get_json()["code"] == "validation_error"
     assert set(bad.get_json()["errors"]) == {"police_phone", "note"}
-    assert saved(factory, a).hotline == "12345"
+    assert saved(factory, a).hotline == "12319"
 
 
 # --- the PDF and the QR code ---------------------------------------------------------------------------
