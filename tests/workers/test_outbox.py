@@ -16,7 +16,7 @@ import redis
 import sqlalchemy as sa
 
 from saas import db, notice_settings
-from saas.notify import Delivery, NoticeTemplate, Notification, notify, to_role
+from saas.notify import Delivery, NoticeTemplate, Notification, Recipients, notify, to_role
 from tenants.models import Tenant, User
 from tests.kernel.test_modules import JOB_MODULE
 from tests.workers.conftest import free_port, start_worker
@@ -67,6 +67,25 @@ def test_two_codes_with_the_same_digits_are_two_messages(client, factory, tenant
     assert client.post("/t/alpha/citizen", data={"phone": "13712345678"}).status_code == 200
     assert [sms["body"]["text"].count("004242") for sms in receiver.delivered.values()] == [1, 1]
     assert [row.status for row in _deliveries(factory, tenant_a)] == ["sent", "sent"]
+
+
+def test_a_notice_to_many_people_costs_the_statements_of_one(app, factory, tenant_a, channel, receiver):
+    """Their phones and addresses are read in one statement; their role grants are not read at all."""
+    from saas.db import statements
+
+    channel(tenant_a, "sms", receiver.url + "/sms")
+    people = [factory.user(tenant_a, role="grid_worker", phone=f"1390000{i:04d}") for i in range(30)]
+
+    def cost(ids):
+        with factory.as_tenant(tenant_a) as s, statements() as seen:
+            notify(s, Recipients(user_ids=tuple(ids)), "auth.phone_code", {"code": "123456"},
+                   event_key=f"many-{len(ids)}")
+            s.flush()
+        return seen
+
+    one, many = cost([people[0].id]), cost([p.id for p in people])
+    assert len(many) == len(one), many
+    assert not [q for q in many if "role_grants" in q]
 
 
 def test_a_role_on_an_org_unit_is_notified(app, factory, tenant_a):
