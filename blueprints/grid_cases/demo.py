@@ -17,9 +17,9 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 from flask import current_app
 
-from blueprints.grid_cases.models import CaseCategory, CaseEvent, CompoundClaim, GridCase
+from blueprints.grid_cases.models import CaseCategory, CaseCounter, CaseEvent, CompoundClaim, GridCase
 from blueprints.grid_cases.services import act, ensure_default_categories, report_case
-from blueprints.grid_cases.services.base import Actor, settings
+from blueprints.grid_cases.services.base import Actor, calendar, settings
 from blueprints.grid_cases.services.cases import next_number
 from blueprints.grid_cases.services.common import link_common, resolve_common
 from blueprints.grid_cases.services.notes import add_note
@@ -113,6 +113,23 @@ def _cases(session: so.Session, tenant: Tenant, people: _People) -> None:
         session.flush()
         return act(session, tenant, who, case.id, action, {"version": case.version, **data})
 
+    # a report of three days ago whose step fell due yesterday, so the lists and the 督办 job have something to
+    # show: its number, times and timeline moved back together (reported first, so it lists as the oldest)
+    late = report(worker, "hazard", "电动车在楼道充电，存在火灾隐患", address="5号楼")
+    session.flush()
+    back = dt.timedelta(days=3)
+    reported = late.created_at - back
+    number = next_number(session, tenant, settings(session)["case_prefix"], reported)
+    # today's first number goes back to the counter, so today's cases start at 0001
+    session.execute(sa.update(CaseCounter).where(CaseCounter.day == calendar(session, tenant).local_date(
+        late.created_at)).values(last=CaseCounter.last - 1))
+    session.execute(sa.update(GridCase).where(GridCase.id == late.id).values(
+        number=number, created_at=reported, updated_at=reported, deadline_at=utcnow() - dt.timedelta(days=1))
+        .execution_options(synchronize_session=False))
+    for event in session.scalars(sa.select(CaseEvent).where(CaseEvent.case_id == late.id)):
+        event.at -= back
+    session.expire(late)
+
     # a grid worker's own find, handled at the grid
     c1 = report(worker, "sanitation", "楼道堆放杂物，影响通行", address="2号楼1单元")
     step(worker, c1, "handle")
@@ -137,19 +154,6 @@ def _cases(session: so.Session, tenant: Tenant, people: _People) -> None:
     for kind, text in (("patrol", "巡查晋祠路一号院，消防通道畅通"), ("visit", "走访独居老人张大爷，身体状况良好"),
                        ("publicity", "张贴防诈骗宣传海报10张"), ("service", "帮助居民办理居住证明")):
         add_note(session, tenant, worker, {"kind": kind, "text": text})
-    # a report of three days ago whose step fell due yesterday, so the lists and the 督办 job have something to
-    # show: its number, times and timeline moved back together
-    late = report(worker, "hazard", "电动车在楼道充电，存在火灾隐患", address="5号楼")
-    session.flush()
-    back = dt.timedelta(days=3)
-    reported = late.created_at - back
-    number = next_number(session, tenant, settings(session)["case_prefix"], reported)
-    session.execute(sa.update(GridCase).where(GridCase.id == late.id).values(
-        number=number, created_at=reported, updated_at=reported, deadline_at=utcnow() - dt.timedelta(days=1))
-        .execution_options(synchronize_session=False))
-    for event in session.scalars(sa.select(CaseEvent).where(CaseEvent.case_id == late.id)):
-        event.at -= back
-    session.expire(late)
 
 
 def _climb(session: so.Session, tenant: Tenant, people: _People, case: GridCase, step: Any) -> None:
