@@ -19,8 +19,6 @@ from saas.auth import require
 from saas.schemas import Schema
 from tenants.imports import ImportFileError
 
-MAX_BYTES = 5 * 1024 * 1024
-
 
 class HotlineFile(Schema):
     file = UploadField(required=True, metadata={"description": "The hotline's export, CSV (UTF-8 or GBK) or XLSX"})
@@ -48,8 +46,8 @@ class HotlineImport(MethodView):
     @require("grid_cases.import")
     def post(self, args: dict[str, Any], files: dict[str, Any]) -> dict[str, Any]:
         """Check an export of hotline tickets and, with dry_run=false, report each new ticket as a case"""
-        data = files["file"].stream.read(MAX_BYTES + 1)
-        if len(data) > MAX_BYTES:
+        data = files["file"].stream.read(tickets.MAX_BYTES + 1)
+        if len(data) > tickets.MAX_BYTES:
             abort(413)
         try:
             _rows, checked = tickets.check_file(db.session(), data)

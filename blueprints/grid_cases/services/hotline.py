@@ -26,6 +26,7 @@ from tenants.imports import ImportFileError, read_table
 from tenants.models import OrgUnit, Tenant
 
 MAX_ROWS = 2000
+MAX_BYTES = 5 * 1024 * 1024  # a file larger than this is refused before it is read (page and API)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -20,12 +20,12 @@ from tenants import imports
 from tenants.import_views import staging_dir
 
 KIND = "grid_cases.hotline"
-MAX_BYTES = 5 * 1024 * 1024
 
 
 def _page(status: int = 200, **context: Any) -> Any:
     return render("grid_cases/hotline.html", block="result" if request.method == "POST" else None, status=status,
-                  columns=tickets.COLUMNS, max_mb=MAX_BYTES // (1024 * 1024), max_rows=tickets.MAX_ROWS, **context)
+                  columns=tickets.COLUMNS, max_mb=tickets.MAX_BYTES // (1024 * 1024), max_rows=tickets.MAX_ROWS,
+                  **context)
 
 
 def _stage(raw_rows: list[tuple[int, dict[str, str]]], filename: str) -> str:
@@ -46,10 +46,10 @@ def hotline_preview() -> Any:
     upload = request.files.get("file")
     if upload is None or not upload.filename:
         return _page(422, file_error=_("Choose a file to upload."))
-    data = upload.stream.read(MAX_BYTES + 1)
-    if len(data) > MAX_BYTES:
+    data = upload.stream.read(tickets.MAX_BYTES + 1)
+    if len(data) > tickets.MAX_BYTES:
         return _page(422, file_error=_("The file is larger than %(mb)s MB. Split it into smaller files.",
-                                       mb=MAX_BYTES // (1024 * 1024)))
+                                       mb=tickets.MAX_BYTES // (1024 * 1024)))
     try:
         raw_rows, checked = tickets.check_file(db.session(), data)
     except imports.ImportFileError as err:

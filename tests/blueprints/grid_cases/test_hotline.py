@@ -72,6 +72,24 @@ def test_one_bad_row_keeps_the_whole_file_out_with_its_line_named(client, world_
     assert check.status_code == 422
 
 
+def test_a_file_over_the_limit_is_refused_by_the_page_and_the_api(client, login_as, world_a: World,
+                                                                   monkeypatch) -> None:
+    from blueprints.grid_cases.services import hotline
+
+    data = export(world_a, f"12345-009,供水,{world_a.code('g1')},,楼道水管爆裂,张先生,13812340001,")
+    monkeypatch.setattr(hotline, "MAX_BYTES", len(data) - 1)
+    login_as(world_a.users["admin"])
+    page = client.post("/t/alpha/grid_cases/hotline/preview", data={"file": (io.BytesIO(data), "12345.csv")},
+                       content_type="multipart/form-data")
+    assert page.status_code == 422
+    assert "请拆分成多个较小的文件" in page.get_data(as_text=True)
+    token = bearer(world_a.factory.token(world_a.users["admin"]))
+    api = client.post("/api/v1/t/alpha/grid_cases/hotline?dry_run=false",
+                      data={"file": (io.BytesIO(data), "12345.csv")}, headers=token, content_type="multipart/form-data")
+    assert api.status_code == 413
+    assert cases(world_a) == []
+
+
 def test_only_the_district_imports_hotline_tickets(client, login_as, world_a: World) -> None:
     login_as(world_a.users["street"])
     assert client.get("/t/alpha/grid_cases/hotline").status_code == 403
