@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import http
+from collections.abc import Iterator
 from typing import Any
 
 import flask_smorest
 import marshmallow as ma
 from flask_babel import lazy_gettext as _l
+
+from saas import db
+from saas.actors import Refused, ServiceError
 
 
 class ErrorSchema(ma.Schema):
@@ -71,3 +76,20 @@ class Blueprint(flask_smorest.Blueprint):
             if str(code) not in listed:
                 responses[code] = http.HTTPStatus(code).name
         return doc
+
+
+@contextlib.contextmanager
+def answering(*, commit: bool = True) -> Iterator[None]:
+    """Every module's API answers a service's refusal one way: a rule's field errors as 422, a refusal with its
+    own status (403, 404, 409) and message; nothing the request wrote is kept. Commits when the block went
+    through (a read passes `commit=False`)."""
+    try:
+        yield
+    except ServiceError as err:
+        db.session.rollback()
+        flask_smorest.abort(422, errors=err.errors)
+    except Refused as err:
+        db.session.rollback()
+        flask_smorest.abort(err.status, message=err.message)
+    if commit:
+        db.session.commit()

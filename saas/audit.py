@@ -7,9 +7,35 @@ from typing import Any
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import event
 
 from saas.db import Base, TenantScoped, utcnow
+
+# what the audit page says for an action (the code stays beside it, for filters); an action without a label
+# shows its code
+ACTION_LABELS = {
+    "auth.login": _l("Signed in"),
+    "auth.login_failed": _l("Sign-in refused: wrong name or password, or a deactivated account"),
+    "auth.code_failed": _l("Phone code refused: wrong or expired"),
+    "export.personal": _l("Downloaded a file with personal data"),
+    "token.create": _l("Created an API token"),
+    "token.revoke": _l("Revoked an API token"),
+    "tenant.create": _l("District created"),
+    "tenant.suspend": _l("District suspended"),
+    "tenant.reactivate": _l("District reactivated"),
+    "user.password_link": _l("Set-password link sent"),
+    "user.password_set": _l("Password set from a link"),
+    "user.password_temporary": _l("Temporary password set"),
+    "user.password_change": _l("Password changed"),
+    "user.password_reset": _l("Password reset by phone code"),
+}
+
+
+def action_label(action: str) -> str:
+    """The audit page's wording of an action."""
+    label = ACTION_LABELS.get(action)
+    return str(label) if label is not None else action
 
 
 class AuditEntry(TenantScoped, Base):

@@ -51,17 +51,69 @@ def _tenant_or_fail(slug: str):  # type: ignore[no-untyped-def]
 @click.option("--name", "name_zh", required=True, help="Chinese name, e.g. 芦淞区")
 @click.option("--name-en", default="", help="English name")
 @click.option("--timezone", default="Asia/Shanghai")
-def tenants_create(slug: str, name_zh: str, name_en: str, timezone: str) -> None:
-    """Provision a district."""
+@click.option("--admin-name", default="", help="The first district admin's full name")
+@click.option("--admin-phone", default="", help="The first district admin's mobile number (gets the set-password link)")
+def tenants_create(slug: str, name_zh: str, name_en: str, timezone: str, admin_name: str, admin_phone: str) -> None:
+    """Provision a district; with --admin-name and --admin-phone, its first admin and their set-password link."""
+    from saas.schemas import normalize_phone
     from tenants import services
 
+    session = db.session()
     try:
-        tenant = services.create_tenant(db.session(), _Cli(), slug, name_zh, name_en, timezone)
+        if admin_name or admin_phone:
+            phone = normalize_phone(admin_phone)
+            if admin_phone and phone is None:
+                raise services.ServiceError({"admin_phone": "not a mainland mobile number"})
+            tenant, _admin, link = services.provision_district(
+                session, current_app.extensions["saas.roles"], _Cli(), slug=slug, name_zh=name_zh, name_en=name_en,
+                timezone=timezone, admin_name=admin_name, admin_phone=phone)
+        else:
+            tenant, link = services.create_tenant(session, _Cli(), slug, name_zh, name_en, timezone), None
     except services.ServiceError as err:
         db.session.rollback()
         raise click.ClickException("; ".join(f"{k}: {v}" for k, v in err.errors.items())) from None
+    tenant_id = tenant.id
     db.session.commit()
     click.echo(f"created {tenant.slug} ({tenant.name_zh})")
+    if link is not None:
+        hours = current_app.config["PASSWORD_LINK_HOURS"]
+        click.echo(f"the admin's set-password link (works once, for {hours} hours; sent by SMS; not shown again):")
+        click.echo(link)
+        _relay(tenant_id)
+
+
+def _relay(tenant_id: int) -> None:
+    """Send what a command wrote to the outbox now; the cron relay would otherwise within seconds."""
+    from workers.delivery import RelayUnavailable, relay_tenant
+
+    try:
+        relay_tenant(current_app._get_current_object(), tenant_id)  # type: ignore[attr-defined]
+    except RelayUnavailable as err:
+        click.echo(f"Redis unavailable; the SMS waits in the outbox: {err}", err=True)
+
+
+@tenants_cli.command("suspend")
+@click.argument("slug")
+def tenants_suspend(slug: str) -> None:
+    """Suspend a district: its pages answer that it is suspended, its jobs and notices stop, its data stays."""
+    from tenants import services
+
+    tenant = _tenant_or_fail(slug)
+    changed = services.set_tenant_active(db.session(), _Cli(), tenant, False)
+    db.session.commit()
+    click.echo(f"{slug} suspended" if changed else f"{slug} was already suspended")
+
+
+@tenants_cli.command("reactivate")
+@click.argument("slug")
+def tenants_reactivate(slug: str) -> None:
+    """Reactivate a suspended district."""
+    from tenants import services
+
+    tenant = _tenant_or_fail(slug)
+    changed = services.set_tenant_active(db.session(), _Cli(), tenant, True)
+    db.session.commit()
+    click.echo(f"{slug} is active again" if changed else f"{slug} was already active")
 
 
 @tenants_cli.command("list")
@@ -73,7 +125,7 @@ def tenants_list() -> None:
     for tenant in db.session.scalars(sa.select(Tenant).order_by(Tenant.slug)).all():
         with db.tenant_context(tenant.id):
             on = ",".join(sorted(enabled_keys(db.session()))) or "-"
-        click.echo(f"{tenant.slug}\t{tenant.name_zh}\t{on}")
+        click.echo(f"{tenant.slug}\t{tenant.name_zh}\t{on}" + ("" if tenant.active else "\tsuspended"))
 
 
 @tenants_cli.command("modules")
@@ -82,7 +134,7 @@ def tenants_list() -> None:
 @click.option("--disable", "disable", multiple=True, help="Module key to switch off (repeatable)")
 def tenants_modules(slug: str, enable: tuple[str, ...], disable: tuple[str, ...]) -> None:
     """Switch modules on or off for a district; with no option, show them."""
-    from saas.modules import enabled_keys
+    from saas.modules import enabled_keys, switch_off_effects
     from tenants import services
 
     registry = current_app.extensions["saas.modules"]
@@ -94,7 +146,14 @@ def tenants_modules(slug: str, enable: tuple[str, ...], disable: tuple[str, ...]
         for key in enable:
             services.set_module(db.session(), registry, _Cli(), key, True)
         for key in disable:
+            was_on = key in enabled_keys(db.session())
             services.set_module(db.session(), registry, _Cli(), key, False)
+            if was_on:
+                # said on stderr, so the list below stays the same for scripts
+                effects = switch_off_effects(registry.get(key))
+                click.echo(f"{key} switched off: its {len(effects.menus)} menu entries, {len(effects.widgets)} "
+                           f"dashboard panels, jobs ({', '.join(j.name for j in registry.get(key).jobs) or '-'}) "
+                           f"and {len(effects.notices)} kinds of notice stop; its data stays", err=True)
         db.session.commit()
         on = enabled_keys(db.session())
     for spec in registry:

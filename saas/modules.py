@@ -119,12 +119,43 @@ class ModuleSpec:
     mounts: tuple[Mount, ...] = ()  # blueprints at their own prefixes that resolve the tenant themselves
     models: str | None = None  # import path of the module's models, so its tables join the metadata
     demo: Callable[[so.Session, Tenant], None] | None = None  # fills the demo districts
+    # what a district needs the first time it switches the module on (default lists, taxonomies): called once,
+    # in the switch's transaction, whichever door switched it (page, API, CLI); it must be idempotent and must
+    # never overwrite what the district has changed
+    provision: Callable[[so.Session, Tenant], None] | None = None
+    # kinds of file import (saas.imports.ImportKind), or zero-argument callables that return one (so that the
+    # manifest need not import the module's services): the kernel reads, checks, stages and names bad rows
+    imports: tuple[Any, ...] = ()
 
     def name(self, locale: str) -> str:
         return self.name_en if locale.startswith("en") else self.name_zh
 
     def defaults(self) -> dict[str, Any]:
         return {s.key: s.default for s in self.settings}
+
+
+@dataclasses.dataclass(frozen=True)
+class SwitchOffEffects:
+    """What stops for a district when it switches a module off, in the reader's language; its data stays."""
+
+    menus: tuple[str, ...]
+    widgets: tuple[str, ...]
+    jobs: tuple[str, ...]
+    notices: tuple[str, ...]
+
+    def as_dict(self) -> dict[str, list[str]]:
+        return {"menus": list(self.menus), "widgets": list(self.widgets), "jobs": list(self.jobs),
+                "notices": list(self.notices)}
+
+
+def switch_off_effects(spec: ModuleSpec) -> SwitchOffEffects:
+    """Read from the manifest, so a new module's page, API answer and CLI output say it without writing it."""
+    return SwitchOffEffects(
+        menus=tuple(dict.fromkeys(str(n.label) for n in (*spec.nav, *spec.public_nav))),
+        widgets=tuple(str(w.title) for w in spec.widgets),
+        jobs=tuple(str(j.description or j.name) for j in spec.jobs),
+        notices=tuple(str(n.label) for n in spec.notices),
+    )
 
 
 class SettingsError(ValueError):
@@ -176,6 +207,18 @@ def switches(session: so.Session) -> dict[str, Any]:
 
 def enabled_keys(session: so.Session) -> set[str]:
     return {k for k, sw in switches(session).items() if sw.enabled}
+
+
+def module_settings(session: so.Session, spec: ModuleSpec) -> dict[str, Any]:
+    """The current tenant's settings of a module: the manifest's defaults overlaid with what the admin saved
+    (a setting the manifest no longer declares is ignored)."""
+    from tenants.models import ModuleSwitch
+
+    row = session.scalars(sa.select(ModuleSwitch).where(ModuleSwitch.module_key == spec.key)).first()
+    values = spec.defaults()
+    if row is not None:
+        values.update({k: v for k, v in (row.settings or {}).items() if k in values})
+    return values
 
 
 def validate_settings(spec: ModuleSpec, raw: Mapping[str, Any], *, gettext: Callable[..., str]) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from saas.api import Blueprint
 from saas.auth import login_required, require
 from saas.context import enabled_modules, module_settings, registry
 from saas.i18n import locale_code
-from saas.modules import switches
+from saas.modules import switch_off_effects, switches
 from saas.pagination import keyset_page
 from saas.schemas import Id, Schema, mask_phone
 from tenants import services
@@ -61,6 +61,9 @@ class ModuleOut(Schema):
     version = ma.fields.String()
     enabled = ma.fields.Boolean()
     settings = ma.fields.Dict()
+    stops = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.List(ma.fields.String()), metadata={
+        "description": "What switching the module off stops for the district (menus, widgets, jobs, notices); "
+                       "its data stays"})
 
 
 class ModulePatch(Schema):
@@ -72,7 +75,8 @@ def _module_out(key: str, rows: dict[str, Any] | None = None) -> dict[str, Any]:
     spec = registry().get(key)
     assert spec is not None
     return {"key": key, "name": spec.name(locale_code()), "version": spec.version,
-            "enabled": key in enabled_modules(), "settings": module_settings(key, rows)}
+            "enabled": key in enabled_modules(), "settings": module_settings(key, rows),
+            "stops": switch_off_effects(spec).as_dict()}
 
 
 @admin_api.route("/modules")

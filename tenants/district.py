@@ -19,9 +19,9 @@ import sqlalchemy.orm as so
 from flask_babel import gettext as _
 
 from saas import audit, workdays
+from saas.actors import ServiceError
 from saas.schemas import Schema, Text
 from tenants.models import CalendarDay, OrgUnit, Tenant
-from tenants.services import ServiceError
 
 # overrides outside these years are typing mistakes, and far dates would overflow the arithmetic
 FIRST_YEAR, LAST_YEAR = 2000, 2100

@@ -14,13 +14,13 @@ from flask_babel import gettext as _
 from flask_smorest import abort
 
 from saas import db, workdays
+from saas.actors import ServiceError
 from saas.api import Blueprint
 from saas.auth import login_required, require
 from saas.i18n import tenant_now
 from saas.schemas import Schema
 from tenants import district
 from tenants.district import CalendarDayIn, DistrictSchema, NoSuchOverride
-from tenants.services import ServiceError
 
 district_api = Blueprint("district_api", __name__, url_prefix="/api/v1/t/<tenant>/admin",
                          description="District settings and the working-day calendar")

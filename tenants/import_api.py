@@ -71,7 +71,8 @@ class ImportByKind(MethodView):
             abort(413, message=_("The file is larger than %(mb)s MB. Split it into smaller files.",
                                  mb=max_bytes // (1024 * 1024)))
         try:
-            checked = imports.check_file(db.session(), role_book(), kind, data, max_rows=max_rows)
+            checked = imports.check_file(db.session(), role_book(), kind, data, max_rows=max_rows,
+                                         filename=upload.filename or "")
         except imports.ImportFileError as err:
             db.session.rollback()
             abort(422, message=err.message, errors={"file": [err.message]})

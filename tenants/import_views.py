@@ -17,6 +17,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from saas import db
+from saas import imports as kernel_imports
 from saas.auth import login_required
 from saas.context import can, role_book
 from saas.rendering import render
@@ -34,8 +35,7 @@ def _limits() -> tuple[int, int]:
 
 
 def staging_dir() -> Path:
-    configured = current_app.config.get("IMPORT_STAGING_DIR")
-    return Path(configured) if configured else Path(current_app.instance_path) / "imports"
+    return kernel_imports.staging_dir()
 
 
 def _allowed() -> list[str]:
@@ -98,7 +98,7 @@ def preview(kind: str) -> Any:
         return _page(422, active=kind, file_error=too_large)
     filename = upload.filename[:200]
     try:
-        checked = imports.check_file(db.session(), role_book(), kind, data, max_rows=max_rows)
+        checked = imports.check_file(db.session(), role_book(), kind, data, max_rows=max_rows, filename=filename)
     except imports.ImportFileError as err:
         return _page(422, active=kind, file_error=err.message)
     finally:

@@ -1,4 +1,7 @@
-"""Import of the org tree and of staff from CSV and XLSX: read the file, check every row, write all or nothing.
+"""Import of the org tree and of staff from CSV and XLSX: the kernel's two kinds of import (`saas.imports`).
+
+The kernel's contract reads the file, finds the header, stages it and names every bad row; this file holds
+what is particular to these two kinds: their columns, their checkers and their writers (`IMPORT_KINDS`).
 
 Every row is checked with the services' own rules (`org_unit_errors`, `staff_errors`, `role_errors`) and
 the form schemas' fields (`Phone`, `Text`), fed with what the database already holds. That is loaded
@@ -11,34 +14,46 @@ session bound to the tenant, the role book and the actor passed in.
 
 from __future__ import annotations
 
-import base64
-import csv
-import dataclasses
-import datetime as dt
-import hashlib
-import io
-import json
-import re
-import secrets
-import time
-import zipfile
-import zlib
 from collections import Counter
 from collections.abc import Iterable
-from pathlib import Path
 from typing import Any
 
 import marshmallow as ma
 import sqlalchemy as sa
 import sqlalchemy.orm as so
-from cryptography.fernet import Fernet, InvalidToken
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from saas import audit
+from saas import imports as kernel_imports
 from saas.auth import hash_password
+from saas.exports import Column as ExportColumn
+from saas.exports import ExportBook, write_csv
 from saas.ids import new_id
+from saas.imports import (  # noqa: F401 - the kernel's contract, named here as the org and staff doors know it
+    MAX_BYTES,
+    MAX_ROWS,
+    MAX_UNPACKED_BYTES,
+    STAGE_TTL,
+    Checked,
+    ImportContext,
+    ImportFileError,
+    ImportKind,
+    RawRow,
+    RowError,
+    Table,
+    claim,
+    discard,
+    header_index,
+    load_row,
+    map_columns,
+    read_table,
+    row_error,
+    stage,
+)
+from saas.imports import ImportColumn as Column
+from saas.imports import norm as _norm
 from saas.permissions import RoleBook
 from saas.schemas import mask_phone
 from tenants import services
@@ -47,32 +62,10 @@ from tenants.views import OrgUnitForm, StaffForm
 
 KINDS = ("org", "staff")
 PERMISSION = {"org": "org.manage", "staff": "people.manage"}
-MAX_ROWS = 20_000
-MAX_BYTES = 10 * 1024 * 1024
-# an XLSX is a zip: refuse one whose sheets unpack to more than this (a "zip bomb" stays a small upload)
-MAX_UNPACKED_BYTES = 200 * 1024 * 1024
-STAGE_TTL = 3600  # seconds a checked file waits for its confirmation
 _IN_CHUNK = 500  # values per IN (...) when asking the database what it already holds
 
 
-class ImportFileError(ValueError):
-    """The file as a whole cannot be read: wrong type, too large, no header, too many rows."""
-
-    def __init__(self, message: str):
-        self.message = message
-        super().__init__(message)
-
-
 # --- columns --------------------------------------------------------------------------------------
-
-
-@dataclasses.dataclass(frozen=True)
-class Column:
-    key: str
-    label: Any  # lazy string, for messages in the reader's language
-    header: str  # the template's Chinese header
-    aliases: tuple[str, ...] = ()
-    required: bool = True
 
 
 COLUMNS: dict[str, tuple[Column, ...]] = {
@@ -121,21 +114,8 @@ ROLE_NAMES: dict[str, tuple[str, ...]] = {
     "resident": ("居民",),
 }
 
-_NOTE = re.compile(r"[(（\[【].*?[)）\]】]")
-_IGNORABLE = re.compile(r"[\s_\-*＊:：]")
-
-
-def _norm(text: str) -> str:
-    """A header or a name as compared: notes in brackets, spaces, underscores and asterisks dropped."""
-    return _IGNORABLE.sub("", _NOTE.sub("", text or "")).lower()
-
-
 def _header_index(kind: str) -> dict[str, str]:
-    index: dict[str, str] = {}
-    for col in COLUMNS[kind]:
-        for name in (col.key, col.header, *col.aliases):
-            index.setdefault(_norm(name), col.key)
-    return index
+    return header_index(COLUMNS[kind])
 
 
 def kind_names() -> dict[str, str]:
@@ -164,205 +144,7 @@ def _choices(names: dict[str, tuple[str, ...]], keys: Iterable[str]) -> str:
     return ", ".join(f"{names[k][0]}/{k}" if names.get(k) else k for k in keys)
 
 
-# --- reading a file -------------------------------------------------------------------------------
-
-_NOT_TABULAR = (b"%PDF", b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"Rar!", b"7z\xbc\xaf", b"\x1f\x8b", b"{\\rtf")
-
-
-def read_table(data: bytes) -> list[tuple[int, list[str]]]:
-    """The file's non-blank rows as (line number as a spreadsheet shows it, cells as trimmed text)."""
-    if not data or not data.strip():
-        raise ImportFileError(_("The file is empty."))
-    if data.startswith(b"PK\x03\x04"):
-        return _read_xlsx(data)
-    if data.startswith(b"\xd0\xcf\x11\xe0"):
-        raise ImportFileError(_("This is an old Excel file (.xls). Save it as .xlsx or as CSV and upload it again."))
-    if data.startswith(_NOT_TABULAR):
-        raise ImportFileError(_("This is not a CSV or XLSX file."))
-    return _read_csv(data)
-
-
-def _decode(data: bytes) -> str:
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        # Excel's "Unicode text" is UTF-16 with a BOM
-        try:
-            return data.decode("utf-16")
-        except UnicodeDecodeError:
-            pass
-    elif b"\x00" not in data:
-        try:
-            return data.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            pass
-        try:
-            # GB18030 is a superset of GBK, which Excel uses for CSV on Chinese Windows
-            return data.decode("gb18030")
-        except UnicodeDecodeError:
-            raise ImportFileError(
-                _("The file is neither UTF-8 nor GBK text. Save it again as CSV (UTF-8) or as XLSX.")
-            ) from None
-    raise ImportFileError(_("This is not a CSV or XLSX file."))
-
-
-def _read_csv(data: bytes) -> list[tuple[int, list[str]]]:
-    text = _decode(data)
-    first = next((line for line in text.splitlines() if line.strip()), "")
-    delimiter = max(",\t;", key=first.count) if any(d in first for d in ",\t;") else ","
-    rows = []
-    try:
-        for line, cells in enumerate(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter), 1):
-            values = [c.strip() for c in cells]
-            if any(values):
-                rows.append((line, values))
-    except csv.Error:
-        raise ImportFileError(_("The file could not be read as CSV. Save it again from Excel as CSV or XLSX.")
-                              ) from None
-    return rows
-
-
-def _read_xlsx(data: bytes) -> list[tuple[int, list[str]]]:
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            names = archive.namelist()
-            unpacked = sum(info.file_size for info in archive.infolist())
-    except (zipfile.BadZipFile, ValueError):
-        raise ImportFileError(_unreadable_workbook()) from None
-    if "xl/workbook.xml" not in names:
-        raise ImportFileError(_("This is not a CSV or XLSX file."))
-    if unpacked > MAX_UNPACKED_BYTES:
-        raise ImportFileError(_("The workbook is too large to import at once. Split it into smaller files."))
-    try:
-        values = _xlsx_values(data)
-    except Exception:  # both readers raise many kinds of errors on a damaged file
-        raise ImportFileError(_unreadable_workbook()) from None
-    rows = []
-    for line, cells in enumerate(values, 1):
-        texts = [_cell_text(c) for c in cells]
-        if any(texts):
-            rows.append((line, texts))
-    return rows
-
-
-def _unreadable_workbook() -> str:
-    return _("The workbook could not be read. Open it in Excel and save it again as XLSX.")
-
-
-def _xlsx_values(data: bytes) -> list[Iterable[Any]]:
-    """The first sheet's rows from row 1 (so line numbers match Excel's), with calamine when it is installed."""
-    try:
-        from python_calamine import CalamineWorkbook
-    except ImportError:  # pragma: no cover - calamine is a dependency; openpyxl is the slower fallback
-        CalamineWorkbook = None
-    if CalamineWorkbook is not None and not _FORCE_OPENPYXL:
-        with CalamineWorkbook.from_filelike(io.BytesIO(data)) as workbook:
-            return list(workbook.get_sheet_by_index(0).to_python(skip_empty_area=False))
-    import openpyxl
-
-    workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    try:
-        return list(workbook.worksheets[0].iter_rows(min_row=1, values_only=True))
-    finally:
-        workbook.close()
-
-
-_FORCE_OPENPYXL = False  # tests flip it to cover the fallback reader
-
-
-def _cell_text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "1" if value else "0"
-    if isinstance(value, float) and value.is_integer():
-        # Excel keeps phone numbers and numeric codes as floats: 13812345678.0
-        return str(int(value))
-    if isinstance(value, dt.datetime | dt.date | dt.time):
-        return value.isoformat()
-    return str(value).strip()
-
-
-# --- header and rows ------------------------------------------------------------------------------
-
-RawRow = tuple[int, dict[str, str]]
-
-
-@dataclasses.dataclass
-class Table:
-    rows: list[RawRow]
-    ignored_columns: list[str]
-
-
-def _column_list(cols: Iterable[Column]) -> str:
-    return ", ".join(f"{c.header} ({c.key})" for c in cols)
-
-
-def map_rows(kind: str, table: list[tuple[int, list[str]]], *, max_rows: int = MAX_ROWS) -> Table:
-    """Find the header (the first row naming the required columns, within the first few) and key each row by it."""
-    if not table:
-        raise ImportFileError(_("The file is empty."))
-    index = _header_index(kind)
-    required = [c for c in COLUMNS[kind] if c.required]
-    header_at, mapping, ignored = None, {}, []
-    for position, (_line, cells) in enumerate(table[:10]):
-        found = {i: index[_norm(c)] for i, c in enumerate(cells) if _norm(c) in index}
-        if all(c.key in found.values() for c in required):
-            header_at, mapping = position, found
-            ignored = [c for i, c in enumerate(cells) if c and i not in found]
-            break
-    if header_at is None:
-        cells = table[0][1]
-        present = {index.get(_norm(c)) for c in cells}
-        missing = [c for c in required if c.key not in present]
-        raise ImportFileError(
-            _("Columns missing: %(columns)s. The first row must name the columns, as in the template.",
-              columns=_column_list(missing))
-        )
-    seen: dict[str, int] = {}
-    for position, key in mapping.items():
-        if key in seen:
-            column = next(c for c in COLUMNS[kind] if c.key == key)
-            raise ImportFileError(_("The column %(column)s appears twice.", column=_column_list([column])))
-        seen[key] = position
-    body = table[header_at + 1:]
-    if not body:
-        raise ImportFileError(_("The file has a header row but no data rows."))
-    if len(body) > max_rows:
-        raise ImportFileError(_("The file has %(rows)s rows; at most %(max)s can be imported at once. "
-                                "Split it into smaller files.", rows=len(body), max=max_rows))
-    rows = [(line, {key: (cells[i] if i < len(cells) else "") for key, i in seen.items()}) for line, cells in body]
-    return Table(rows=rows, ignored_columns=ignored)
-
-
 # --- checking -------------------------------------------------------------------------------------
-
-
-@dataclasses.dataclass
-class RowError:
-    line: int
-    message: str
-
-
-@dataclasses.dataclass
-class Checked:
-    """A file checked against the rules and the database: clean rows to write, or every error by line."""
-
-    kind: str
-    raw: list[RawRow]
-    rows: list[dict[str, Any]]
-    errors: list[RowError]
-    counts: dict[str, int]
-    ignored_columns: list[str] = dataclasses.field(default_factory=list)
-    known: dict[str, Any] = dataclasses.field(default_factory=dict, repr=False)  # database facts for `write`
-
-    @property
-    def ok(self) -> bool:
-        return not self.errors and bool(self.rows)
-
-    def errors_by_line(self) -> dict[str, list[str]]:
-        out: dict[str, list[str]] = {}
-        for err in self.errors:
-            out.setdefault(str(err.line), []).append(err.message)
-        return out
 
 
 def _label(kind: str, key: str) -> str:
@@ -370,23 +152,12 @@ def _label(kind: str, key: str) -> str:
 
 
 def _load(schema: ma.Schema, kind: str, raw: dict[str, str]) -> tuple[dict[str, Any], dict[str, list[str]]]:
-    """One row through the form's schema: empty optional cells count as not given."""
-    required = {c.key for c in COLUMNS[kind] if c.required}
-    given = {k: v for k, v in raw.items() if v or k in required}
-    for col in COLUMNS[kind]:
-        if col.required:
-            given.setdefault(col.key, "")
-    try:
-        return schema.load(given), {}
-    except ma.ValidationError as err:
-        messages = err.messages if isinstance(err.messages, dict) else {"_schema": err.messages}
-        valid = err.valid_data if isinstance(err.valid_data, dict) else {}
-        return valid, {k: (v if isinstance(v, list) else [v]) for k, v in messages.items()}
+    """One row through the form's schema (the kernel's `load_row`)."""
+    return load_row(schema, COLUMNS[kind], raw)
 
 
 def _field_error(line: int, kind: str, field: str, message: str) -> RowError:
-    return RowError(line, _("Line %(line)s: %(column)s: %(message)s", line=line, column=_label(kind, field),
-                            message=message))
+    return row_error(line, _label(kind, field), message)
 
 
 def _in_chunks(session: so.Session, stmt_for: Any, values: Iterable[str]) -> list[Any]:
@@ -540,14 +311,18 @@ def check_rows(session: so.Session, book: RoleBook, kind: str, raw_rows: list[Ra
     return check_org(session, raw_rows) if kind == "org" else check_staff(session, book, raw_rows)
 
 
-def check_file(session: so.Session, book: RoleBook, kind: str, data: bytes, *, max_rows: int = MAX_ROWS) -> Checked:
-    """Read and check a file; raises ImportFileError when the file as a whole is unusable."""
+def check_file(session: so.Session, book: RoleBook, kind: str, data: bytes, *, max_rows: int = MAX_ROWS,
+               filename: str = "") -> Checked:
+    """Read and check a file through the kernel's contract; raises ImportFileError when the file as a whole is
+    unusable."""
     if kind not in KINDS:
         raise ValueError(kind)
-    table = map_rows(kind, read_table(data), max_rows=max_rows)
-    checked = check_rows(session, book, kind, table.rows)
-    checked.ignored_columns = table.ignored_columns
-    return checked
+    return kernel_imports.check_file(session, IMPORT_KINDS[kind], ImportContext(None, None, book, filename), data,
+                                     max_rows=max_rows)
+
+
+def map_rows(kind: str, table: list[tuple[int, list[str]]], *, max_rows: int = MAX_ROWS) -> Table:
+    return map_columns(COLUMNS[kind], table, max_rows=max_rows)
 
 
 # --- writing --------------------------------------------------------------------------------------
@@ -627,83 +402,6 @@ def count_labels(checked: Checked, book: RoleBook) -> list[tuple[str, int]]:
     return [(str(book.roles[k].name), n) for k, n in checked.counts.items()]
 
 
-# --- staging between preview and confirmation -----------------------------------------------------
-
-_TOKEN = re.compile(r"^[A-Za-z0-9_-]{32}$")
-
-
-def _fernet(secret: str) -> Fernet:
-    # the staged file holds names, phones and maybe passwords: encrypted at rest, and tamper-evident
-    key = hashlib.sha256(b"wanggetong.import-staging:" + secret.encode()).digest()
-    return Fernet(base64.urlsafe_b64encode(key))
-
-
-def stage(directory: Path, secret: str, *, tenant_id: int, user_id: int, kind: str, filename: str,
-          raw_rows: list[RawRow]) -> str:
-    """Keep a checked file's rows on the server for its confirmation; returns the token that names them."""
-    directory.mkdir(parents=True, exist_ok=True)
-    _sweep(directory)
-    token = secrets.token_urlsafe(24)
-    payload = {"tenant_id": tenant_id, "user_id": user_id, "kind": kind, "filename": filename,
-               "rows": [[line, raw] for line, raw in raw_rows]}
-    blob = _fernet(secret).encrypt(zlib.compress(json.dumps(payload, ensure_ascii=False).encode()))
-    path = directory / f"{token}.import"
-    path.write_bytes(blob)
-    path.chmod(0o600)
-    return token
-
-
-def _owned(directory: Path, secret: str, token: str, *, tenant_id: int, user_id: int, kind: str,
-           ttl: int = STAGE_TTL) -> dict[str, Any] | None:
-    """The staged payload if it is this person's, of this district and kind, and unexpired; else None."""
-    if not _TOKEN.match(token or ""):
-        return None
-    try:
-        payload = json.loads(zlib.decompress(_fernet(secret).decrypt((directory / f"{token}.import").read_bytes(),
-                                                                     ttl=ttl)))
-    except (OSError, InvalidToken, ValueError, zlib.error):
-        return None
-    if (payload.get("tenant_id"), payload.get("user_id"), payload.get("kind")) != (tenant_id, user_id, kind):
-        return None
-    return payload
-
-
-def claim(directory: Path, secret: str, token: str, *, tenant_id: int, user_id: int, kind: str,
-          ttl: int = STAGE_TTL) -> tuple[str, list[RawRow]] | None:
-    """Take the staged rows once: (filename, rows), or None when missing, expired, used, or someone else's.
-
-    Someone else's file (another district's, another person's) is left where it is: a token sent from the
-    wrong place must not consume it.
-    """
-    payload = _owned(directory, secret, token, tenant_id=tenant_id, user_id=user_id, kind=kind, ttl=ttl)
-    if payload is None:
-        return None
-    claimed = directory / f"{token}.claimed"
-    try:
-        # a rename is atomic: of two confirmations racing, one wins and the other finds nothing
-        (directory / f"{token}.import").rename(claimed)
-    except OSError:
-        return None
-    claimed.unlink(missing_ok=True)
-    return payload["filename"], [(int(line), dict(raw)) for line, raw in payload["rows"]]
-
-
-def discard(directory: Path, secret: str, token: str, *, tenant_id: int, user_id: int, kind: str) -> None:
-    """Throw away one's own staged file; someone else's stays (an expired one goes with the next sweep)."""
-    if _owned(directory, secret, token, tenant_id=tenant_id, user_id=user_id, kind=kind) is not None:
-        (directory / f"{token}.import").unlink(missing_ok=True)
-
-
-def _sweep(directory: Path) -> None:
-    cutoff = time.time() - STAGE_TTL
-    for path in directory.glob("*.import"):
-        try:
-            if path.stat().st_mtime < cutoff:
-                path.unlink(missing_ok=True)
-        except OSError:
-            continue
-
-
 # --- templates ------------------------------------------------------------------------------------
 
 
@@ -717,49 +415,41 @@ def template_rows(kind: str, district_code: str) -> tuple[list[str], list[list[s
                      ["李娜", "13912345678", "lina", "社区干部", "demo-s1-c1", "change-me-2026"]]
 
 
+def _template_columns(kind: str) -> list[ExportColumn]:
+    # as text, so Excel keeps 13812345678 whole and codes like 001 keep their zeros
+    text_columns = {"code", "parent_code", "phone", "username", "unit_code", "password"}
+    return [ExportColumn(str(i), c.header, 16, number_format="@" if c.key in text_columns else None)
+            for i, c in enumerate(COLUMNS[kind])]
+
+
 def template_csv(kind: str, district_code: str) -> bytes:
-    headers, rows = template_rows(kind, district_code)
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\r\n")
-    writer.writerow(headers)
-    writer.writerows(rows)
-    # with a BOM, Excel on Chinese Windows opens UTF-8 instead of guessing GBK
-    return buf.getvalue().encode("utf-8-sig")
+    """The template as CSV, through the kernel's export writer (UTF-8 with a BOM, cells never read as formulas)."""
+    _headers, rows = template_rows(kind, district_code)
+    columns = _template_columns(kind)
+    return write_csv(columns, [{c.key: v for c, v in zip(columns, row, strict=True)} for row in rows],
+                     tz="Asia/Shanghai", reveal_personal=True)
 
 
 def template_xlsx(kind: str, district_code: str, book: RoleBook) -> bytes:
-    import openpyxl
-    from openpyxl.styles import Font
+    """The template as XLSX, through the kernel's export writer, with the text columns formatted as text and the
+    kinds of unit offered as a list."""
+    from openpyxl.utils import get_column_letter
     from openpyxl.worksheet.datavalidation import DataValidation
 
-    headers, rows = template_rows(kind, district_code)
-    wb = openpyxl.Workbook()
-    ws = wb.active
-    ws.title = "组织架构" if kind == "org" else "人员"
-    ws.append(headers)
-    for cell in ws[1]:
-        cell.font = Font(bold=True)
-    text_columns = {"code", "parent_code", "phone", "username", "unit_code", "password"}
-    for row in rows:
-        ws.append(row)
-    for i, col in enumerate(COLUMNS[kind], 1):
-        letter = openpyxl.utils.get_column_letter(i)
-        ws.column_dimensions[letter].width = 16
-        if col.key in text_columns:
-            # as text, so Excel keeps 13812345678 whole and codes like 001 keep their zeros
-            ws.column_dimensions[letter].number_format = "@"
-            for r in range(2, len(rows) + 2):
-                ws.cell(row=r, column=i).number_format = "@"
-    ws.freeze_panes = "A2"
+    _headers, rows = template_rows(kind, district_code)
+    export = ExportBook("Asia/Shanghai", reveal_personal=True)  # example rows: nobody's personal data
+    columns = _template_columns(kind)
+    sheet = export.sheet("组织架构" if kind == "org" else "人员", columns)
+    for i, column in enumerate(columns, 1):
+        if column.number_format:
+            sheet.ws.column_dimensions[get_column_letter(i)].number_format = column.number_format
+    sheet.extend(rows)
     if kind == "org":
         names = ",".join(KIND_NAMES[k][0] for k in ORG_PARENTS if k != "district")
         check = DataValidation(type="list", formula1=f'"{names}"', allow_blank=False)
-        ws.add_data_validation(check)
         check.add("A2:A20001")
-    notes = wb.create_sheet("说明")
-    notes.column_dimensions["A"].width = 18
-    notes.column_dimensions["B"].width = 80
-    notes.append(["列", "说明"])
+        sheet.ws.data_validations.append(check)
+    notes = export.sheet("说明", ["列", "说明"], [18, 80])
     for col in COLUMNS[kind]:
         notes.append([col.header, ("必填" if col.required else "选填") + f"；也可写作 {col.key}"])
     if kind == "org":
@@ -769,6 +459,28 @@ def template_xlsx(kind: str, district_code: str, book: RoleBook) -> bytes:
         notes.append(["角色", "、".join(f"{ROLE_NAMES[k][0]}（{k}）" if k in ROLE_NAMES else k for k in book.roles)])
         notes.append(["手机号/用户名", "至少填写一项，用于登录"])
         notes.append(["初始密码", "选填，至少 8 位；不填则由管理员稍后设置"])
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
+    return export.save()
+
+
+# --- the kernel's kinds -----------------------------------------------------------------------------
+
+
+def _check_org_kind(session: so.Session, context: ImportContext, raw_rows: list[RawRow]) -> Checked:
+    return check_org(session, raw_rows)
+
+
+def _check_staff_kind(session: so.Session, context: ImportContext, raw_rows: list[RawRow]) -> Checked:
+    return check_staff(session, context.book, raw_rows)
+
+
+def _write_kind(session: so.Session, context: ImportContext, checked: Checked) -> dict[str, Any]:
+    return write(session, context.actor, checked, filename=context.filename, ip=context.ip)
+
+
+IMPORT_KINDS = {
+    "org": kernel_imports.register_kernel_kind(ImportKind(
+        "org", _l("Org tree"), PERMISSION["org"], COLUMNS["org"], _check_org_kind, _write_kind, row_schema=OrgRow)),
+    "staff": kernel_imports.register_kernel_kind(ImportKind(
+        "staff", _l("Staff"), PERMISSION["staff"], COLUMNS["staff"], _check_staff_kind, _write_kind,
+        row_schema=StaffForm)),
+}

@@ -51,6 +51,7 @@ class Tenant(Base):
     # notices that are not urgent wait out the quiet hours ("22:00" to "07:00", local time)
     quiet_start: so.Mapped[str | None] = so.mapped_column(sa.String(5))
     quiet_end: so.Mapped[str | None] = so.mapped_column(sa.String(5))
+    # False while the platform has the district suspended: it answers a notice page, its jobs and notices wait
     active: so.Mapped[bool] = so.mapped_column(default=True)
     created_at: so.Mapped[dt.datetime] = so.mapped_column(default=utcnow)
 
@@ -68,6 +69,23 @@ class PlatformOperator(Base):
     name: so.Mapped[str] = so.mapped_column(sa.String(80))
     password_hash: so.Mapped[str] = so.mapped_column(sa.String(255))
     created_at: so.Mapped[dt.datetime] = so.mapped_column(default=utcnow)
+
+
+class OperatorSession(Base):
+    """A platform operator's signed-in browser, ended on the server like a district's `UserSession`.
+
+    No district owns it: only the platform's pages (no tenant) read it.
+    """
+
+    __tablename__ = "operator_sessions"
+
+    id: so.Mapped[int] = so.mapped_column(sa.BigInteger, primary_key=True, default=new_id)
+    operator_id: so.Mapped[int] = so.mapped_column(sa.BigInteger, sa.ForeignKey("platform_operators.id"), index=True)
+    token_hash: so.Mapped[str] = so.mapped_column(sa.String(64), unique=True)
+    created_at: so.Mapped[dt.datetime] = so.mapped_column(default=utcnow)
+    last_seen_at: so.Mapped[dt.datetime] = so.mapped_column(default=utcnow)
+    ended_at: so.Mapped[dt.datetime | None]
+    end_reason: so.Mapped[str | None] = so.mapped_column(sa.String(16))
 
 
 class OrgUnit(TenantScoped, Base):
@@ -112,6 +130,8 @@ class User(TenantScoped, Base):
     password_hash: so.Mapped[str | None] = so.mapped_column(sa.String(255))
     kind: so.Mapped[str] = so.mapped_column(sa.String(16), default="staff")
     active: so.Mapped[bool] = so.mapped_column(default=True)
+    # a temporary password an admin set: every page sends the person to change it until they have
+    must_change_password: so.Mapped[bool] = so.mapped_column(default=False)
     created_at: so.Mapped[dt.datetime] = so.mapped_column(default=utcnow)
 
     grants: so.Mapped[list[RoleGrant]] = so.relationship(
@@ -152,6 +172,31 @@ class ModuleSwitch(TenantScoped, Base):
     enabled: so.Mapped[bool] = so.mapped_column(default=False)
     settings: so.Mapped[dict[str, Any]] = so.mapped_column(default=dict)
     updated_at: so.Mapped[dt.datetime] = so.mapped_column(default=utcnow, onupdate=utcnow)
+    # when the module's provisioning hook ran for this district (once, at the first switch on)
+    provisioned_at: so.Mapped[dt.datetime | None] = so.mapped_column(default=None)
+
+
+class UserSession(TenantScoped, Base):
+    """A signed-in browser, held on the server so it can be ended: the cookie carries a secret, the row its hash.
+
+    The identity is loaded with the row in one statement (saas.auth.load_identity); the idle and absolute
+    lifetimes are the deployment's settings, shorter for staff than for residents.
+    """
+
+    __tablename__ = "user_sessions"
+    __table_args__ = (
+        sa.UniqueConstraint("tenant_id", "token_hash"),
+        sa.ForeignKeyConstraint(["tenant_id", "user_id"], ["users.tenant_id", "users.id"]),
+        sa.Index("ix_user_sessions_user", "tenant_id", "user_id"),
+    )
+
+    user_id: so.Mapped[int]
+    token_hash: so.Mapped[str] = so.mapped_column(sa.String(64))
+    created_at: so.Mapped[dt.datetime] = so.mapped_column(default=utcnow)
+    last_seen_at: so.Mapped[dt.datetime] = so.mapped_column(default=utcnow)
+    ended_at: so.Mapped[dt.datetime | None]
+    # why it ended: logout, expired, password, deactivated, role (kept for the person's own session list)
+    end_reason: so.Mapped[str | None] = so.mapped_column(sa.String(16))
 
 
 class ApiToken(TenantScoped, Base):
@@ -194,4 +239,21 @@ class PhoneCode(TenantScoped, Base):
     created_at: so.Mapped[dt.datetime] = so.mapped_column(default=utcnow)
     expires_at: so.Mapped[dt.datetime]
     attempts: so.Mapped[int] = so.mapped_column(default=0)
+    used_at: so.Mapped[dt.datetime | None]
+
+
+class PasswordToken(TenantScoped, Base):
+    """A one-time link to set a password (a new admin's first, or one an admin sends); only its hash is kept."""
+
+    __tablename__ = "password_tokens"
+    __table_args__ = (
+        sa.UniqueConstraint("tenant_id", "token_hash"),
+        sa.ForeignKeyConstraint(["tenant_id", "user_id"], ["users.tenant_id", "users.id"]),
+        sa.Index("ix_password_tokens_user", "tenant_id", "user_id"),
+    )
+
+    user_id: so.Mapped[int]
+    token_hash: so.Mapped[str] = so.mapped_column(sa.String(64))
+    created_at: so.Mapped[dt.datetime] = so.mapped_column(default=utcnow)
+    expires_at: so.Mapped[dt.datetime]
     used_at: so.Mapped[dt.datetime | None]

@@ -5,13 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Blueprint, current_app, flash, g, redirect, request, session, url_for
+from flask import Blueprint, abort, current_app, flash, g, redirect, request, url_for
 from flask_babel import gettext as _
 
-from saas import auth, db
-from saas.extensions import limiter
+from saas import auth, db, throttle
 from saas.rendering import render
-from saas.schemas import Schema, Text, load_form
+from saas.schemas import Phone, Schema, Text, load_form
 from tenants import services
 from tenants.models import PlatformOperator, Tenant
 
@@ -28,10 +27,12 @@ class TenantForm(Schema):
     name_zh = Text(required=True, max_length=80)
     name_en = Text(load_default="", max_length=120)
     timezone = Text(load_default="Asia/Shanghai", max_length=64)
+    admin_name = Text(required=True, max_length=80)
+    admin_phone = Phone(required=True)
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"])
+@throttle.password_limits
 def login() -> Any:
     errors: dict[str, list[str]] = {}
     if request.method == "POST":
@@ -41,8 +42,8 @@ def login() -> Any:
                 sa.select(PlatformOperator).where(PlatformOperator.username == data["username"])
             ).first()
             if auth.check_password(op.password_hash if op else None, data["password"]) and op is not None:
-                session.clear()
-                session["operator"] = op.id
+                auth.sign_in_operator(op)
+                db.session.commit()
                 return redirect(url_for("platform.tenants"))
             errors = {"_form": [_("Wrong username or password.")]}
     return render("platform/login.html", errors=errors, status=422 if errors else 200)
@@ -50,7 +51,8 @@ def login() -> Any:
 
 @bp.post("/logout")
 def logout() -> Any:
-    session.pop("operator", None)
+    auth.sign_out_operator()
+    db.session.commit()
     return redirect(url_for("shell.landing"))
 
 
@@ -64,13 +66,47 @@ def tenants() -> Any:
         data, errors = load_form(TenantForm(), request.form)
         if data is not None:
             try:
-                services.create_tenant(db.session(), g.operator, **data)
+                tenant, admin, link = services.provision_district(
+                    db.session(), current_app.extensions["saas.roles"], g.operator, ip=request.remote_addr, **data)
             except services.ServiceError as err:
                 db.session.rollback()
                 errors = {k: [v] for k, v in err.errors.items()}
             else:
                 db.session.commit()
-                flash(_("District %(name)s created.", name=data["name_zh"]), "success")
-                return redirect(url_for("platform.tenants"))
+                # the link is shown once, on this answer, never kept in a flash message (the session cookie)
+                response = render("platform/created.html", district=tenant, admin=admin, link=link,
+                                  hours=current_app.config["PASSWORD_LINK_HOURS"])
+                response.headers["Cache-Control"] = "no-store"
+                return response
     rows = db.session.scalars(sa.select(Tenant).order_by(Tenant.slug)).all()
     return render("platform/tenants.html", rows=rows, errors=errors, form=form, status=422 if errors else 200)
+
+
+def _tenant(slug: str) -> Tenant:
+    tenant = db.session.scalars(sa.select(Tenant).where(Tenant.slug == slug)).first()
+    if tenant is None:
+        abort(404)
+    return tenant
+
+
+@bp.post("/<slug>/suspend")
+@auth.operator_required
+def suspend(slug: str) -> Any:
+    tenant = _tenant(slug)
+    if request.form.get("confirm") != "1":
+        # asked once more, with what stops and that the data stays; nothing changes yet
+        return render("platform/suspend.html", district=tenant)
+    if services.set_tenant_active(db.session(), g.operator, tenant, False, ip=request.remote_addr):
+        db.session.commit()
+        flash(_("%(name)s is suspended; its data is kept.", name=tenant.name_zh), "info")
+    return redirect(url_for("platform.tenants"))
+
+
+@bp.post("/<slug>/reactivate")
+@auth.operator_required
+def reactivate(slug: str) -> Any:
+    tenant = _tenant(slug)
+    if services.set_tenant_active(db.session(), g.operator, tenant, True, ip=request.remote_addr):
+        db.session.commit()
+        flash(_("%(name)s is active again.", name=tenant.name_zh), "success")
+    return redirect(url_for("platform.tenants"))

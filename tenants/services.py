@@ -16,20 +16,12 @@ import sqlalchemy.orm as so
 from flask_babel import gettext as _
 
 from saas import audit, db
-from saas.auth import hash_password
+from saas.actors import ServiceError
+from saas.auth import end_sessions, hash_password
 from saas.ids import new_id
 from saas.modules import ModuleRegistry, SettingsError, validate_settings
 from saas.permissions import RoleBook
 from tenants.models import ORG_PARENTS, ModuleSwitch, OrgUnit, RoleGrant, Tenant, User
-
-
-class ServiceError(ValueError):
-    """A rule refused the change; `errors` maps fields to messages in the user's language."""
-
-    def __init__(self, errors: dict[str, str] | str):
-        self.errors = errors if isinstance(errors, dict) else {"_form": errors}
-        super().__init__(self.errors)
-
 
 SLUG = re.compile(r"^[a-z][a-z0-9-]{1,39}$")
 RESERVED_SLUGS = {"api", "static", "platform", "admin", "open311", "healthz", "readyz", "lang"}
@@ -52,8 +44,10 @@ def create_tenant(
         errors["timezone"] = _("Unknown time zone.")
     if errors:
         raise ServiceError(errors)
+    from tenants.resolution import normalize_host
+
     tenant = Tenant(slug=slug, name_zh=name_zh.strip(), name_en=(name_en or "").strip(), timezone=timezone,
-                    hostname=hostname)
+                    hostname=normalize_host(hostname) or None)
     session.add(tenant)
     session.flush()
     with db.tenant_context(tenant.id):
@@ -66,6 +60,48 @@ def create_tenant(
                      after={"slug": slug, "name_zh": tenant.name_zh})
         session.flush()
     return tenant
+
+
+def provision_district(
+    session: so.Session, book: RoleBook, actor: Any, *, slug: str, name_zh: str, name_en: str = "",
+    timezone: str = "Asia/Shanghai", admin_name: str, admin_phone: str | None, ip: str | None = None,
+) -> tuple[Tenant, User, str]:
+    """A new district with its first admin, who gets a one-time link to set a password (shown and sent by SMS).
+
+    Returns the tenant, the admin and the link; the caller commits (and shows the link once).
+    """
+    from saas import passwords
+
+    admin_errors: dict[str, str] = {}
+    if not (admin_name or "").strip():
+        admin_errors["admin_name"] = _("This field is required.")
+    if not admin_phone:
+        admin_errors["admin_phone"] = _("This field is required.")
+    try:
+        tenant = create_tenant(session, actor, slug, name_zh, name_en, timezone)
+    except ServiceError as err:
+        raise ServiceError({**err.errors, **admin_errors}) from None
+    if admin_errors:
+        raise ServiceError(admin_errors)
+    with db.tenant_context(tenant.id):
+        admin = add_staff(session, actor, name=admin_name.strip(), phone=admin_phone, username=None, password=None)
+        grant_role(session, book, actor, admin, "district_admin", district_root(session))
+        link = passwords.issue_link(session, actor, tenant, admin, ip=ip)
+        session.flush()
+    return tenant, admin, link
+
+
+def set_tenant_active(session: so.Session, actor: Any, tenant: Tenant, active: bool, *,
+                      ip: str | None = None) -> bool:
+    """Suspend or reactivate a district; its data stays. True when it changed (and was audited)."""
+    if tenant.active == active:
+        return False
+    tenant.active = active
+    with db.tenant_context(tenant.id):
+        audit.record(session, actor, "tenant.reactivate" if active else "tenant.suspend", "tenant", tenant.id,
+                     before={"active": not active}, after={"active": active}, ip=ip)
+        session.flush()
+    return True
 
 
 def switch_row(session: so.Session, key: str) -> ModuleSwitch | None:
@@ -83,10 +119,16 @@ def set_module(
     if row is None:
         row = ModuleSwitch(module_key=key, enabled=enabled, settings={})
         session.add(row)
+        session.flush()
     row.enabled = enabled
     if before != enabled:
         audit.record(session, actor, "module.enable" if enabled else "module.disable", "module", key,
                      before={"enabled": before}, after={"enabled": enabled}, module=key, ip=ip)
+    if enabled and row.provisioned_at is None:
+        spec = registry.get(key)
+        if spec is not None and spec.provision is not None:
+            spec.provision(session, session.scalars(sa.select(Tenant).where(Tenant.id == row.tenant_id)).one())
+        row.provisioned_at = db.utcnow()
     session.flush()
     return row
 
@@ -179,9 +221,6 @@ def district_root(session: so.Session) -> OrgUnit:
 # --- people ---------------------------------------------------------------------------------------
 
 
-PASSWORD_MIN_LENGTH = 8
-
-
 def staff_errors(
     *, phone: str | None, username: str | None, password: str | None, phone_taken: bool, username_taken: bool,
 ) -> dict[str, str]:
@@ -193,8 +232,10 @@ def staff_errors(
         errors["username"] = _("This username is already taken in this district.")
     if not phone and not username:
         errors["username"] = _("Give a username or a phone number to sign in with.")
-    if password and len(password) < PASSWORD_MIN_LENGTH:
-        errors["password"] = _("At least 8 characters.")
+    if password:
+        from saas.passwords import password_errors
+
+        errors.update(password_errors(password))
     return errors
 
 
@@ -250,6 +291,8 @@ def revoke_role(session: so.Session, actor: Any, grant: RoleGrant) -> None:
                  before={"role": grant.role, "org_unit_id": grant.org_unit_id})
     session.delete(grant)
     session.flush()
+    # what the person may do has changed under them: every browser they are signed in on signs in again
+    end_sessions(grant.user_id, reason="role", s=session)
 
 
 def apply_to_each_tenant(session: so.Session, fn: Callable[[Tenant], None]) -> None:

@@ -13,13 +13,13 @@ from flask_babel import format_date, get_locale
 from flask_babel import gettext as _
 
 from saas import db, workdays
+from saas.actors import ServiceError
 from saas.auth import login_required, require
 from saas.context import can
 from saas.i18n import tenant_now
 from saas.rendering import render
 from saas.schemas import Schema, load_form
 from tenants import district
-from tenants.services import ServiceError
 
 bp = Blueprint("district", __name__, url_prefix="/t/<tenant>/admin/district")
 

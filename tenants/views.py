@@ -13,7 +13,8 @@ from flask_babel import gettext as _
 from saas import db
 from saas.audit import AuditEntry
 from saas.auth import require
-from saas.context import can, module_settings, registry, role_book
+from saas.context import can, enabled_modules, module_settings, registry, role_book
+from saas.modules import switch_off_effects
 from saas.pagination import keyset_page
 from saas.rendering import render
 from saas.schemas import MAX_ID, Phone, Schema, Text, load_form
@@ -46,11 +47,14 @@ def toggle_module(key: str) -> Any:
     if key not in registry():
         abort(404)
     enabled = request.form.get("enabled") == "1"
+    spec = registry().get(key)
+    assert spec is not None
+    if not enabled and request.form.get("confirm") != "1" and key in enabled_modules():
+        # switching off is asked once more, with what stops and that the data stays; nothing changes yet
+        return render("tenants/module_off.html", spec=spec, effects=switch_off_effects(spec))
     services.set_module(db.session(), registry(), g.user, key, enabled, ip=request.remote_addr)
     db.session.commit()
     g.pop("enabled_modules", None)
-    spec = registry().get(key)
-    assert spec is not None
     if enabled:
         flash(_("%(name)s is on.", name=spec.name(str(_locale()))), "success")
     else:

@@ -26,6 +26,18 @@ def _open311():  # type: ignore[no-untyped-def]
     return bp
 
 
+def _provision(session, tenant):  # type: ignore[no-untyped-def]
+    from blueprints.grid_cases.services import ensure_default_categories
+
+    ensure_default_categories(session, tenant)
+
+
+def _hotline_import():  # type: ignore[no-untyped-def]
+    from blueprints.grid_cases.services.hotline import HOTLINE
+
+    return HOTLINE
+
+
 def _demo(session, tenant):  # type: ignore[no-untyped-def]
     from blueprints.grid_cases.demo import seed
 
@@ -150,4 +162,6 @@ module = ModuleSpec(
     mounts=(Mount("/open311/v2", _open311),),
     models="blueprints.grid_cases.models",
     demo=_demo,
+    provision=_provision,
+    imports=(_hotline_import,),
 )

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
-
 from flask import g, request
-from flask_smorest import abort
 
-from blueprints.grid_cases.services import Actor, Refused, ServiceError
+from blueprints.grid_cases.services import Actor
 from blueprints.grid_cases.services.photos import MAX_PHOTOS, Upload
-from saas import db
+from saas.api import answering
 from saas.context import enabled_modules, role_book
 
 
@@ -28,18 +24,4 @@ def uploads(field: str = "photos") -> list[Upload]:
     return [Upload(f.filename or "", f.read()) for f in files[: MAX_PHOTOS + 1]]
 
 
-@contextlib.contextmanager
-def answering(*, commit: bool = True) -> Iterator[None]:
-    """The API's one way to answer a service's refusal: a rule's field errors as 422, a refusal with its own
-    status (403, 404, 409) and message; nothing the request wrote is kept. Commits when the block went through
-    (a read passes `commit=False`)."""
-    try:
-        yield
-    except ServiceError as err:
-        db.session.rollback()
-        abort(422, errors=err.errors)
-    except Refused as err:
-        db.session.rollback()
-        abort(err.status, message=err.message)
-    if commit:
-        db.session.commit()
+__all__ = ["actor", "answering", "uploads"]

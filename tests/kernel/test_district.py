@@ -46,6 +46,7 @@ def worker(factory, tenant_a):
 # --- settings page --------------------------------------------------------------------------------
 
 
+@pytest.mark.one_backend
 def test_menu_links_to_district_settings_for_admins_only(client, login_as, admin, worker):
     login_as(admin)
     assert "/t/alpha/admin/district/home" in client.get("/t/alpha/").get_data(as_text=True)
@@ -117,6 +118,7 @@ def test_people_without_the_permission_get_403(client, login_as, worker):
                        ).status_code == 403
 
 
+@pytest.mark.one_backend
 def test_signed_out_visitors_are_sent_to_sign_in(client, tenant_a):
     response = client.get("/t/alpha/admin/district/calendar")
     assert response.status_code == 302
@@ -147,6 +149,7 @@ def test_calendar_page_lists_2026_holidays_and_make_up_days(client, login_as, ad
     assert 'class="kind-makeup" data-date="2026-10-10"' in html
 
 
+@pytest.mark.one_backend
 def test_calendar_page_of_an_unpublished_year_says_so(client, login_as, admin):
     login_as(admin)
     html = client.get("/t/alpha/admin/district/calendar?year=2027").get_data(as_text=True)
@@ -154,6 +157,7 @@ def test_calendar_page_of_an_unpublished_year_says_so(client, login_as, admin):
     assert 'data-source="national"' not in html
 
 
+@pytest.mark.one_backend
 def test_calendar_page_refuses_a_year_out_of_range(client, login_as, admin):
     login_as(admin)
     assert client.get("/t/alpha/admin/district/calendar?year=1800").status_code == 422
@@ -337,6 +341,7 @@ def test_api_calendar_year_lists_national_days_and_overrides_with_sources(client
     assert {d["source"] for d in every} == {"national", "weekly", "override"}
 
 
+@pytest.mark.one_backend
 def test_api_calendar_of_an_unpublished_year(client, admin_token):
     client.post("/api/v1/t/alpha/admin/calendar", headers=admin_token, json={"date": "2027-10-01", "is_workday": False})
     body = client.get("/api/v1/t/alpha/admin/calendar?year=2027", headers=admin_token).json
@@ -345,6 +350,7 @@ def test_api_calendar_of_an_unpublished_year(client, admin_token):
     assert client.get("/api/v1/t/alpha/admin/calendar/2027-10-04", headers=admin_token).json["source"] == "assumed"
 
 
+@pytest.mark.one_backend
 def test_api_calendar_refuses_bad_years(client, admin_token):
     for query in ["year=abc", "year=1999", "year=2101"]:
         response = client.get(f"/api/v1/t/alpha/admin/calendar?{query}", headers=admin_token)
@@ -429,12 +435,14 @@ def test_api_add_working_days(client, factory, tenant_a, admin_token):
         assert response.json["timezone"] == "Asia/Shanghai"
 
 
+@pytest.mark.one_backend
 def test_api_add_working_days_can_end_at_office_close(client, admin_token):
     response = client.get("/api/v1/t/alpha/calendar/add-working-days?start=2026-09-30&days=1&until_office_close=1",
                           headers=admin_token)
     assert response.json["deadline"] == "2026-10-08T17:30:00+08:00"
 
 
+@pytest.mark.one_backend
 def test_api_add_working_days_refuses_bad_input(client, admin_token):
     for query in ["days=1", "start=2026-09-30", "start=yesterday&days=1", "start=2026-09-30&days=-1",
                   "start=2026-09-30&days=1001", "start=2026-09-30&days=x", "start=1066-10-14&days=1",
@@ -468,6 +476,7 @@ def test_api_deadline_uses_the_district_time_zone(client, admin_token):
     assert response.json["timezone"] == "Asia/Urumqi"
 
 
+@pytest.mark.one_backend
 def test_openapi_documents_the_district_api(client):
     paths = client.get("/api/openapi.json").json["paths"]
     assert {"get", "patch"} <= set(paths["/api/v1/t/{tenant}/admin/district"])
@@ -476,7 +485,13 @@ def test_openapi_documents_the_district_api(client):
     assert "get" in paths["/api/v1/t/{tenant}/calendar/add-working-days"]
 
 
-def test_tenant_timezone_today_default_year(client, admin_token):
-    year = dt.datetime.now(dt.UTC).year
+def test_tenant_timezone_today_default_year(client, admin_token, monkeypatch):
+    """A fixed clock: 16:30 UTC on New Year's Eve is already New Year's Day in Shanghai, the district's zone."""
+    from zoneinfo import ZoneInfo
+
+    from tenants import district_api
+
+    moment = dt.datetime(2026, 12, 31, 16, 30, tzinfo=dt.UTC)
+    monkeypatch.setattr(district_api, "tenant_now", lambda tz: moment.astimezone(ZoneInfo(tz)))
     body = client.get("/api/v1/t/alpha/admin/calendar", headers=admin_token).json
-    assert body["year"] in (year, year + 1)
+    assert body["year"] == 2027

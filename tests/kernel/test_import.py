@@ -12,9 +12,9 @@ import openpyxl
 import pytest
 import sqlalchemy as sa
 
+from saas import imports as kernel_imports
 from saas.audit import AuditEntry
 from saas.db import statements
-from tenants import imports
 from tenants.models import OrgUnit, RoleGrant, User
 from tests.plugin import bearer, text_of
 
@@ -240,7 +240,7 @@ def test_utf8_csv_with_bom_and_semicolons(client, factory, tenant_a, login_as):
 
 
 def test_openpyxl_reads_when_calamine_is_not_used(client, factory, tenant_a, login_as, monkeypatch):
-    monkeypatch.setattr(imports, "_FORCE_OPENPYXL", True)
+    monkeypatch.setattr(kernel_imports, "_FORCE_OPENPYXL", True)
     login_as(factory.user(tenant_a))
     response = upload(client, "org", xlsx_bytes(org_rows()), "tree.xlsx")
     assert response.status_code == 200, page_text(response)
@@ -331,6 +331,20 @@ def test_unusable_files_get_a_clear_message(client, factory, tenant_a, login_as,
     response = upload(client, "org", data, "file.csv")
     assert response.status_code == 422
     assert needle in page_text(response)
+
+
+@pytest.mark.parametrize("data", [b"\x81\x30\xff\xfe\x80\x80" * 20, b"<html>not a workbook</html>",
+                                  b"\x00\x01\x02garbage" * 10])
+def test_a_corrupt_xlsx_says_it_is_not_a_readable_workbook(client, factory, tenant_a, login_as, data):
+    login_as(factory.user(tenant_a))
+    english(client)
+    before = len(units(factory, tenant_a))
+    response = upload(client, "org", data, "tree.xlsx")
+    assert response.status_code == 422
+    text = page_text(response)
+    assert "not a readable workbook" in text
+    assert "UTF-8" not in text
+    assert len(units(factory, tenant_a)) == before
 
 
 def test_zip_that_is_not_a_workbook_is_refused(client, factory, tenant_a, login_as):

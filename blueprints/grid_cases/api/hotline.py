@@ -16,8 +16,8 @@ from blueprints.grid_cases.services import hotline as tickets
 from blueprints.grid_cases.web import actor, answering
 from saas import db
 from saas.auth import require
+from saas.imports import ImportFileError
 from saas.schemas import Schema
-from tenants.imports import ImportFileError
 
 
 class HotlineFile(Schema):
@@ -50,7 +50,7 @@ class HotlineImport(MethodView):
         if len(data) > tickets.MAX_BYTES:
             abort(413)
         try:
-            _rows, checked = tickets.check_file(db.session(), data)
+            _rows, checked = tickets.check_file(db.session(), data, files["file"].filename or "")
         except ImportFileError as err:
             db.session.rollback()
             abort(422, errors={"file": [err.message]})

@@ -4,8 +4,10 @@ request, and a token. Every URL ends in `.json` or `.xml`, which is also the for
 The district is `jurisdiction_id` (its slug), in the query or, for POST, in the form; on a host mapped to
 one district it may be left out. Missing: 400; unknown, inactive, of another host, or with grid cases
 switched off: 404, the same answer. GET needs no key. POST needs `api_key`, a personal API token of that
-district (`/t/<slug>/me/tokens`) whose person may report cases: 403 otherwise. The session cookie is never
-read for identity (the kernel drops it for mounts) and CSRF does not apply.
+district (`/t/<slug>/me/tokens`) whose person may report cases: 403 otherwise. The key comes in the form body
+(`api_key`, as the spec's example posts it) or as `Authorization: Bearer <token>`; a key in the URL's query
+string is refused on every method (400), because URLs are written to access logs, and it is never logged
+here. The session cookie is never read for identity (the kernel drops it for mounts) and CSRF does not apply.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from saas import db
 from saas.auth import user_for_token
 from saas.context import enabled_modules, role_book
 from saas.i18n import local_dt, locale_code
-from tenants.resolution import tenant_by_host, tenant_by_slug
+from tenants.resolution import is_suspended, tenant_by_host, tenant_by_slug
 
 log = logging.getLogger(__name__)
 FORMAT = "<any(json, xml):format>"
@@ -48,6 +50,14 @@ def _unknown_jurisdiction(slug: str | None) -> str:
 
 
 @bp.before_request
+def refuse_key_in_url() -> None:
+    """A credential in a URL lands in access logs, proxies and browser histories: refuse it before anything."""
+    if "api_key" in request.args:
+        raise Open311Error(400, _("api_key must not be sent in the URL, where logs keep it: send it in the form "
+                                  "body or as an \"Authorization: Bearer\" header, and revoke this token."))
+
+
+@bp.before_request
 def resolve_jurisdiction() -> None:
     slug = (request.values.get("jurisdiction_id") or "").strip()
     mapped = tenant_by_host(request.host)
@@ -58,6 +68,8 @@ def resolve_jurisdiction() -> None:
     else:
         tenant = tenant_by_slug(slug) if len(slug) <= 40 else None
         # a host mapped to a district serves that district only
+        if tenant is None and len(slug) <= 40 and is_suspended(slug):
+            raise Open311Error(503, _("jurisdiction_id %(id)s is suspended for now; try again later.", id=slug))
         if tenant is None or (mapped is not None and mapped.id != tenant.id):
             raise Open311Error(404, _unknown_jurisdiction(slug))
     g.tenant = tenant
@@ -139,7 +151,8 @@ def discovery(format: str) -> Any:
         "changeset": stamp,
         "contact": _("Ask the administrators of %(district)s for help with this API.", district=name),
         "key_service": _("Staff of %(district)s who may report cases create a personal API token at %(url)s "
-                         "and send it as api_key.", district=name,
+                         "and send it as api_key in the form body of a POST (or as an \"Authorization: Bearer\" "
+                         "header), never in the URL.", district=name,
                          url=url_for("auth.tokens", tenant=tenant.slug, _external=True)),
         "endpoints": Many("endpoint", [{
             "specification": open311.SPECIFICATION, "url": endpoint, "changeset": stamp, "type": "production",
@@ -174,7 +187,7 @@ def service_requests(format: str) -> Any:
 
 @bp.post(f"/requests.{FORMAT}")
 def create_request(format: str) -> Any:
-    key = (request.values.get("api_key") or "").strip()
+    key = _credential()
     user = user_for_token(key) if key else None
     if user is None:
         raise Open311Error(403, _("Missing or invalid api_key: send a personal API token of this district."))
@@ -186,6 +199,14 @@ def create_request(format: str) -> Any:
     notice = open311.service_notice(session, g.tenant, case, local_dt(case.deadline_at) or None)
     return formats.render(format, "service_requests", Many("request", [
         {"service_request_id": case.number, "service_notice": notice, "account_id": None}]))
+
+
+def _credential() -> str:
+    """The caller's token, from an `Authorization: Bearer` header or the form body's `api_key`, never the URL."""
+    scheme, _sep, value = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip()
+    return (request.form.get("api_key") or "").strip()
 
 
 @bp.get(f"/requests/<service_request_id>.{FORMAT}")

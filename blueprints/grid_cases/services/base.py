@@ -14,25 +14,17 @@ from typing import Any
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 
 from saas import workdays
+from saas.actors import Actor as KernelActor
+from saas.actors import Refused, ServiceError
+from saas.modules import module_settings
 from saas.permissions import RoleBook
-from tenants.models import ModuleSwitch, OrgUnit, RoleGrant, Tenant, User
-from tenants.services import ServiceError
+from tenants.models import OrgUnit, RoleGrant, Tenant
 
 MODULE = "grid_cases"
 
 __all__ = ["MODULE", "Actor", "Refused", "ServiceError", "calendar", "settings"]
-
-
-class Refused(Exception):
-    """The rules refuse the request; nothing was changed. `status` is the HTTP answer (403, 404 or 409)."""
-
-    def __init__(self, message: str, status: int = 403):
-        super().__init__(message)
-        self.message = message
-        self.status = status
 
 
 def not_found() -> Refused:
@@ -41,56 +33,12 @@ def not_found() -> Refused:
 
 
 @dataclasses.dataclass
-class Actor:
-    """Who acts: a staff member or resident with their grants, or the system (a periodic job, `user` None).
-
-    `enabled` are the district's switched-on modules: a module's permissions count only while it is on.
-    """
-
-    user: User | None
-    book: RoleBook
-    enabled: frozenset[str]
-    _cache: dict[str, Any] = dataclasses.field(default_factory=dict, repr=False)
+class Actor(KernelActor):
+    """The kernel's actor, with grid cases' own question: for which department does the person answer?"""
 
     @classmethod
     def system(cls, book: RoleBook, enabled: Iterable[str] = (MODULE,)) -> Actor:
         return cls(None, book, frozenset(enabled))
-
-    @property
-    def id(self) -> int | None:
-        return self.user.id if self.user is not None else None
-
-    @property
-    def name(self) -> str:
-        return self.user.name if self.user is not None else str(_l("System"))
-
-    @property
-    def is_citizen(self) -> bool:
-        return self.user is not None and self.user.kind == "citizen"
-
-    def grants(self, permission: str) -> list[RoleGrant]:
-        """The person's grants that carry `permission` (each on one unit and its subtree)."""
-        key = f"grants:{permission}"
-        if key not in self._cache:
-            if self.user is None or not self.user.active:
-                self._cache[key] = []
-            else:
-                self._cache[key] = [g for g in self.user.grants
-                                    if permission in self.book.permissions(g.role, set(self.enabled))]
-        return self._cache[key]
-
-    def units(self, permission: str) -> list[OrgUnit]:
-        return [g.org_unit for g in self.grants(permission)]
-
-    def may(self, permission: str, unit: OrgUnit | None = None) -> bool:
-        """Anywhere (no unit), or on `unit`'s subtree."""
-        return any(unit is None or unit.path.startswith(g.org_unit.path) for g in self.grants(permission))
-
-    def role_on(self, permission: str, unit_id: int | None) -> str | None:
-        """The role in which the person holds `permission` exactly on the unit (a case's level), or None."""
-        if unit_id is None:
-            return None
-        return next((g.role for g in self.grants(permission) if g.org_unit_id == unit_id), None)
 
     def department_role(self, department_id: int | None) -> str | None:
         """The role in which the person answers for a department: granted on it or on one of its sections."""
@@ -101,14 +49,10 @@ class Actor:
 
 
 def settings(session: so.Session) -> dict[str, Any]:
-    """The district's grid-cases settings: the manifest's defaults overlaid with what the admin saved."""
+    """The district's settings of the module (the kernel's `module_settings`)."""
     from blueprints.grid_cases import module
 
-    row = session.scalars(sa.select(ModuleSwitch).where(ModuleSwitch.module_key == MODULE)).first()
-    values = module.defaults()
-    if row is not None:
-        values.update({k: v for k, v in (row.settings or {}).items() if k in values})
-    return values
+    return module_settings(session, module)
 
 
 def calendar(session: so.Session, tenant: Tenant) -> workdays.WorkCalendar:

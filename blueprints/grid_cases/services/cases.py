@@ -340,9 +340,10 @@ def report_case(session: so.Session, tenant: Tenant, actor: Actor, data: dict[st
     """Open a case. `data`: category_code, location_code (or location_id), urgency, address, lat, lng,
     description, reporter_name, reporter_phone; already checked by the schema (field rules live there).
 
-    Staff report in their own areas (patrol, a resident's phone call, a hotline ticket); residents, Open311
-    clients and other modules report anywhere in the district. A report by someone who may accept at its
-    level is accepted at once (a grid worker's own patrol find needs no second step).
+    Staff report in their own areas, whatever the door (a page, the API, Open311 with their token, a hotline
+    ticket, a note): the rule is here, so every door refuses with the same reason. Residents and other
+    modules report anywhere in the district. A report by someone who may accept at its level is accepted at
+    once (a grid worker's own patrol find needs no second step).
     """
     conf = settings(session)
     errors: dict[str, str] = {}
@@ -355,7 +356,7 @@ def report_case(session: so.Session, tenant: Tenant, actor: Actor, data: dict[st
         errors["location_code"] = _("No grid, compound or building has this code.")
     staff = actor.user is not None and actor.user.kind == "staff"
     source = source or ("patrol" if staff else "web")
-    if staff and source in (*STAFF_SOURCES, "note"):
+    if staff:
         if not actor.may("grid_cases.report", unit):
             errors["location_code"] = _("You may report cases only in your own area.")
         if unit is None and not actor.may("grid_cases.report", place_of(session, None).level):

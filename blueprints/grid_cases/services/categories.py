@@ -11,8 +11,8 @@ from flask_babel import gettext as _
 from blueprints.grid_cases.models import CaseCategory
 from blueprints.grid_cases.services.base import MODULE, Refused
 from saas import audit
+from saas.actors import ServiceError
 from tenants.models import OrgUnit, Tenant
-from tenants.services import ServiceError
 
 # code, name, working days to resolve, working hours when urgent, listed publicly through Open311
 DEFAULT_CATEGORIES = [

@@ -1,15 +1,15 @@
 """Hotline import: tickets of the 12345 hotline (or any call centre) from a CSV or XLSX export become cases.
 
-The file is read with the kernel's import reader (`tenants.imports.read_table`: UTF-8 or GBK CSV, XLSX), its
-header found by Chinese or English names, and every row checked with the same schema a staff report uses
-(`CaseIn`) and the same rules (`report_case`): a row that fails names its line, and then nothing is written.
+A kind of the kernel's import contract (`saas.imports`, `HOTLINE` declared in the manifest): the kernel reads
+the file (UTF-8 or GBK CSV, XLSX), finds its header by Chinese or English names and stages it; every row is
+checked with the same schema a staff report uses (`CaseIn`) and the same rules (`report_case`): a row that
+fails names its line, and then nothing is written.
 A ticket already imported (the same ticket number, kept as the case's `source_ref`) is skipped, so the same
 export can be imported again after a failed or partial day without doubling a case.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 import marshmallow as ma
@@ -22,70 +22,33 @@ from blueprints.grid_cases.models import CaseCategory, GridCase
 from blueprints.grid_cases.schemas import CaseIn
 from blueprints.grid_cases.services.base import MODULE, Actor, Refused, ServiceError
 from saas import audit
-from tenants.imports import ImportFileError, read_table
+from saas import imports as kernel_imports
+from saas.imports import Checked, ImportColumn, ImportContext, ImportKind, RawRow, RowError
 from tenants.models import OrgUnit, Tenant
 
 MAX_ROWS = 2000
 MAX_BYTES = 5 * 1024 * 1024  # a file larger than this is refused before it is read (page and API)
 
 
-@dataclasses.dataclass(frozen=True)
-class Column:
-    key: str
-    label: Any
-    names: tuple[str, ...]  # the header's names, Chinese first
-    required: bool = False
-
-
+KIND = "grid_cases.hotline"
 COLUMNS = (
-    Column("ticket", _l("Ticket number"), ("工单号", "工单编号", "ticket"), required=True),
-    Column("category", _l("Category"), ("问题分类", "分类", "类别", "category")),
-    Column("location", _l("Location code"), ("位置编码", "网格编码", "地点编码", "location")),
-    Column("address", _l("Address"), ("地址", "事发地址", "address")),
-    Column("description", _l("Description"), ("诉求内容", "问题描述", "内容", "description"), required=True),
-    Column("name", _l("Caller"), ("来电人", "联系人", "姓名", "name")),
-    Column("phone", _l("Phone"), ("联系电话", "来电号码", "手机号", "phone"), required=True),
-    Column("urgency", _l("Urgency"), ("紧急程度", "urgency")),
+    ImportColumn("ticket", _l("Ticket number"), "工单号", ("工单编号", "ticket")),
+    ImportColumn("category", _l("Category"), "问题分类", ("分类", "类别", "category"), required=False),
+    ImportColumn("location", _l("Location code"), "位置编码", ("网格编码", "地点编码", "location"), required=False),
+    ImportColumn("address", _l("Address"), "地址", ("事发地址", "address"), required=False),
+    ImportColumn("description", _l("Description"), "诉求内容", ("问题描述", "内容", "description")),
+    ImportColumn("name", _l("Caller"), "来电人", ("联系人", "姓名", "name"), required=False),
+    ImportColumn("phone", _l("Phone"), "联系电话", ("来电号码", "手机号", "phone")),
+    ImportColumn("urgency", _l("Urgency"), "紧急程度", ("urgency",), required=False),
 )
 URGENT_WORDS = {"紧急", "加急", "急", "urgent", "yes", "1"}
 
 
-@dataclasses.dataclass
-class Checked:
-    rows: list[tuple[int, dict[str, Any]]]  # (line, CaseIn data) ready to report
-    skipped: list[tuple[int, str]]  # (line, ticket) already imported
-    errors: list[tuple[int, str]]  # (line, message)
-
-    @property
-    def ok(self) -> bool:
-        return not self.errors
-
-
-def _header(table: list[tuple[int, list[str]]]) -> tuple[int, dict[str, int]]:
-    """The first of the first five rows that names every required column: its line and the column positions."""
-    wanted = {name.strip().lower(): c.key for c in COLUMNS for name in c.names}
-    for index, (_line, cells) in enumerate(table[:5]):
-        found = {wanted[cell.strip().lower()]: i for i, cell in enumerate(cells) if cell.strip().lower() in wanted}
-        if all(c.key in found for c in COLUMNS if c.required):
-            return index, found
-    names = "、".join(str(c.names[0]) for c in COLUMNS if c.required)
-    raise ImportFileError(_("No header row names the columns %(names)s.", names=names))
-
-
-def read_file(data: bytes) -> list[tuple[int, dict[str, str]]]:
-    """The export's ticket rows as (line, {column key: text}); raises ImportFileError for an unreadable file."""
-    table = read_table(data)
-    index, positions = _header(table)
-    body = table[index + 1:]
-    if len(body) > MAX_ROWS:
-        raise ImportFileError(_("At most %(n)s tickets at once. Split the file.", n=MAX_ROWS))
-    return [(line, {key: (cells[pos].strip() if pos < len(cells) else "") for key, pos in positions.items()})
-            for line, cells in body]
-
-
-def check_file(session: so.Session, data: bytes) -> tuple[list[tuple[int, dict[str, str]]], Checked]:
-    raw_rows = read_file(data)
-    return raw_rows, check_rows(session, raw_rows)
+def check_file(session: so.Session, data: bytes, filename: str = "") -> tuple[list[RawRow], Checked]:
+    """Read and check an export through the kernel's contract: (its raw rows, the check)."""
+    checked = kernel_imports.check_file(session, HOTLINE, ImportContext(None, None, filename=filename), data,
+                                        max_rows=MAX_ROWS)
+    return checked.raw, checked
 
 
 def check_rows(session: so.Session, raw_rows: list[tuple[int, dict[str, str]]]) -> Checked:
@@ -100,7 +63,7 @@ def check_rows(session: so.Session, raw_rows: list[tuple[int, dict[str, str]]]) 
             GridCase.source == "hotline", GridCase.source_ref.in_(chunk))))
     codes = {raw["location"] for _line, raw in raw_rows if raw.get("location")}
     known_codes = set(session.scalars(sa.select(OrgUnit.code).where(OrgUnit.code.in_(codes)))) if codes else set()
-    checked = Checked([], [], [])
+    checked = Checked(KIND, raw_rows, [], [])
     seen: set[str] = set()
     labels = {"reporter_phone": _l("Phone"), "description": _l("Description"), "source_ref": _l("Ticket number"),
               "address": _l("Address"), "reporter_name": _l("Caller")}
@@ -110,16 +73,16 @@ def check_rows(session: so.Session, raw_rows: list[tuple[int, dict[str, str]]]) 
             checked.skipped.append((line, ticket))
             continue
         if ticket in seen:
-            checked.errors.append((line, _("Ticket %(ticket)s appears twice in the file.", ticket=ticket)))
+            checked.errors.append(RowError(line, _("Ticket %(ticket)s appears twice in the file.", ticket=ticket)))
             continue
         seen.add(ticket)
         # a ticket without a category goes to 其他 (other) when the district keeps that category
         category = categories.get(raw.get("category") or "other", "")
         if not category:
-            checked.errors.append((line, _("Unknown category “%(name)s”.", name=raw.get("category") or "")))
+            checked.errors.append(RowError(line, _("Unknown category “%(name)s”.", name=raw.get("category") or "")))
             continue
         if raw.get("location") and raw["location"] not in known_codes:
-            checked.errors.append((line, _("No grid, compound or building has the code %(code)s.",
+            checked.errors.append(RowError(line, _("No grid, compound or building has the code %(code)s.",
                                            code=raw["location"])))
             continue
         values = {"category_code": category, "location_code": raw.get("location") or None,
@@ -132,10 +95,10 @@ def check_rows(session: so.Session, raw_rows: list[tuple[int, dict[str, str]]]) 
         except ma.ValidationError as err:
             for field, messages in err.messages.items():  # type: ignore[union-attr]
                 text = " ".join(map(str, messages)) if isinstance(messages, list) else str(messages)
-                checked.errors.append((line, f"{labels.get(field, field)}: {text}"))
+                checked.errors.append(RowError(line, f"{labels.get(field, field)}: {text}"))
             continue
         if not data.get("source_ref"):
-            checked.errors.append((line, _("The ticket number is missing.")))
+            checked.errors.append(RowError(line, _("The ticket number is missing.")))
             continue
         checked.rows.append((line, data))
     return checked
@@ -160,3 +123,16 @@ def import_rows(session: so.Session, tenant: Tenant, actor: Actor, checked: Chec
     audit.record(session, actor.user, "grid_cases.hotline.import", "grid_cases_import", filename[:60],
                  after={"cases": len(cases), "skipped": len(checked.skipped)}, module=MODULE)
     return cases
+
+
+def _check_kind(session: so.Session, context: ImportContext, raw_rows: list[RawRow]) -> Checked:
+    return check_rows(session, raw_rows)
+
+
+def _write_kind(session: so.Session, context: ImportContext, checked: Checked) -> dict[str, Any]:
+    cases = import_rows(session, context.tenant, context.actor, checked, filename=context.filename)
+    return {"cases": [c.number for c in cases], "skipped": len(checked.skipped)}
+
+
+HOTLINE = ImportKind(KIND, _l("Hotline tickets"), "grid_cases.import", COLUMNS, _check_kind, _write_kind,
+                     row_schema=CaseIn, max_rows=MAX_ROWS, max_bytes=MAX_BYTES, header_rows=5)

@@ -6,9 +6,10 @@ The rules of what Open311 shows, since its GET methods answer anyone, without a 
   spec's fields: the case number, the open/closed status with the public wording of its step, the category,
   the description and the address with phone numbers, ID numbers, e-mail addresses and the reporter's name
   blotted out, who holds it (the department, or the grid, community or street), the dates, the current
-  step's deadline, the location unit's code, the coordinates, and a `media_url` the Open311 client itself
-  sent. Never the reporter's name, phone or e-mail, never a photo, never a staff member's name, note or
-  result, the rating, the source or the hotline's ticket number, never the case's internal id or token.
+  step's deadline, the location unit's code, the coordinates rounded to 3 decimals (about 110 m), and a
+  `media_url` the Open311 client itself sent. Never the reporter's name, phone or e-mail, never a photo,
+  never a staff member's name, note or result, the rating, the source or the hotline's ticket number, never
+  the case's internal id or token.
 - a request's token (`tokens/{token}`) is exchanged for its number only for the same public cases.
 
 Creating a request needs a personal API token of the district (`api_key`) whose person may report cases;
@@ -22,7 +23,6 @@ Functions take the session (bound to the tenant) and the tenant explicitly and n
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -35,6 +35,7 @@ from blueprints.grid_cases.services.base import MODULE, Actor, Refused, ServiceE
 from blueprints.grid_cases.services.cases import PUBLIC_STATE_LABELS, report_case
 from blueprints.grid_cases.services.categories import list_categories
 from saas.audit import AuditEntry
+from saas.masking import coarsen, mask_personal
 from saas.workdays import zone
 from tenants.models import ModuleSwitch, OrgUnit, Tenant
 
@@ -184,22 +185,10 @@ def find_token(session: so.Session, token: str) -> GridCase:
     return case
 
 
-_MOBILE = re.compile(r"(?<![0-9])(?:\+?86[\s-]?)?1[3-9][0-9](?:[\s-]?[0-9]{4}){2}(?![0-9])")
-_ID_NUMBER = re.compile(r"(?<![0-9A-Za-z])[0-9]{17}[0-9Xx](?![0-9A-Za-z])")
-_EMAIL = re.compile(r"[^\s@<>]+@[^\s@<>]+\.[A-Za-z]{2,}")
-# a landline (0351-1234567) or any other run of seven digits or more
-_LONG_DIGITS = re.compile(r"(?<![0-9])(?:0[0-9]{2,3}[\s-]?)?[0-9]{7,}(?![0-9])")
-
-
 def redact(text: str, names: Iterable[str] = (), phones: Iterable[str] = ()) -> str:
-    """The text with what names a person blotted out: mobile and other long numbers, ID numbers, e-mail
-    addresses, and the given names and phones (the reporter's)."""
-    for value in [*phones, *(n for n in names if len(n.strip()) >= 2)]:
-        if value:
-            text = text.replace(value, "*" * len(value))
-    for pattern in (_EMAIL, _ID_NUMBER, _MOBILE, _LONG_DIGITS):
-        text = pattern.sub(lambda m: "*" * len(m.group()), text)
-    return text
+    """The text with what names a person blotted out by the kernel's one rule (`saas.masking`): phones, fixed
+    lines, ID numbers and e-mail addresses in their disguises, and the given names and phones (the reporter's)."""
+    return mask_personal(text, known=[*phones, *names])
 
 
 def request_rows(session: so.Session, tenant: Tenant, cases: list[GridCase]) -> list[dict[str, Any]]:
@@ -238,8 +227,8 @@ def request_rows(session: so.Session, tenant: Tenant, cases: list[GridCase]) -> 
             "address": address,
             "address_id": address_unit.code if address_unit is not None else None,
             "zipcode": None,
-            "lat": case.lat,
-            "long": case.lng,
+            "lat": coarsen(case.lat),  # a neighbourhood, not the reporter's door
+            "long": coarsen(case.lng),
             "media_url": media,
         })
     return out

@@ -13,24 +13,18 @@ from blueprints.grid_cases.services.base import Refused
 from blueprints.grid_cases.views import bp
 from blueprints.grid_cases.views.cases import refuse
 from blueprints.grid_cases.web import actor
-from saas import db
+from saas import db, imports
 from saas.auth import require
+from saas.imports import staging_dir
 from saas.rendering import render
-from tenants import imports
-from tenants.import_views import staging_dir
 
-KIND = "grid_cases.hotline"
+KIND = tickets.KIND
 
 
 def _page(status: int = 200, **context: Any) -> Any:
     return render("grid_cases/hotline.html", block="result" if request.method == "POST" else None, status=status,
                   columns=tickets.COLUMNS, max_mb=tickets.MAX_BYTES // (1024 * 1024), max_rows=tickets.MAX_ROWS,
                   **context)
-
-
-def _stage(raw_rows: list[tuple[int, dict[str, str]]], filename: str) -> str:
-    return imports.stage(staging_dir(), current_app.config["SECRET_KEY"], tenant_id=g.tenant.id, user_id=g.user.id,
-                         kind=KIND, filename=filename, raw_rows=raw_rows)
 
 
 @bp.get("/hotline")
@@ -50,38 +44,40 @@ def hotline_preview() -> Any:
     if len(data) > tickets.MAX_BYTES:
         return _page(422, file_error=_("The file is larger than %(mb)s MB. Split it into smaller files.",
                                        mb=tickets.MAX_BYTES // (1024 * 1024)))
+    context = imports.ImportContext(g.tenant, actor(), filename=upload.filename[:200])
     try:
-        raw_rows, checked = tickets.check_file(db.session(), data)
+        checked, token = imports.preview(db.session(), tickets.HOTLINE, context, data, directory=staging_dir(),
+                                         secret=current_app.config["SECRET_KEY"], user_id=g.user.id)
     except imports.ImportFileError as err:
         return _page(422, file_error=err.message)
     finally:
         db.session.rollback()
-    token = _stage(raw_rows, upload.filename[:200]) if checked.ok and checked.rows else None
-    return _page(200 if checked.ok else 422, checked=checked, token=token, filename=upload.filename[:200])
+    return _page(200 if checked.ok else 422, checked=checked, token=token, filename=context.filename)
 
 
 @bp.post("/hotline/confirm")
 @require("grid_cases.import")
 def hotline_confirm() -> Any:
-    claimed = imports.claim(staging_dir(), current_app.config["SECRET_KEY"], request.form.get("token", ""),
-                            tenant_id=g.tenant.id, user_id=g.user.id, kind=KIND)
-    if claimed is None:
-        return _page(422, file_error=_("This import has expired or was already used. Upload the file again."))
-    filename, raw_rows = claimed
-    # checked again: the district may have changed since the preview (a grid removed, a ticket imported)
-    checked = tickets.check_rows(db.session(), raw_rows)
-    if not checked.ok:
-        db.session.rollback()
-        return _page(422, checked=checked, filename=filename)
+    context = imports.ImportContext(g.tenant, actor())
     try:
-        cases = tickets.import_rows(db.session(), g.tenant, actor(), checked, filename=filename)
+        # the kernel claims the staged rows once and checks them again: the district may have changed since the
+        # preview (a grid removed, a ticket imported)
+        checked, summary = imports.confirm(db.session(), tickets.HOTLINE, context, request.form.get("token", ""),
+                                           directory=staging_dir(), secret=current_app.config["SECRET_KEY"],
+                                           user_id=g.user.id)
+    except imports.ImportExpired:
+        return _page(422, file_error=_("This import has expired or was already used. Upload the file again."))
     except services.ServiceError as err:
         db.session.rollback()
         return _page(422, file_error=" ".join(err.errors.values()))
     except Refused as err:
+        db.session.rollback()
         return refuse(err)
+    if summary is None:
+        db.session.rollback()
+        return _page(422, checked=checked, filename=context.filename)
     db.session.commit()
-    return _page(200, done=[c.number for c in cases], filename=filename)
+    return _page(200, done=summary["cases"], filename=context.filename)
 
 
 @bp.post("/hotline/cancel")

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from flask import current_app, flash, g, redirect, request, url_for
+from flask import flash, g, redirect, request, url_for
 from flask_babel import gettext as _
 
 from blueprints.grid_cases import services
@@ -23,9 +23,8 @@ from blueprints.grid_cases.services.base import Actor, Refused
 from blueprints.grid_cases.views import bp
 from blueprints.grid_cases.views.cases import _photo, refuse
 from blueprints.grid_cases.web import actor, uploads
-from saas import auth, db
+from saas import auth, db, throttle
 from saas.context import enabled_modules, role_book
-from saas.extensions import limiter
 from saas.rendering import render
 from saas.schemas import Phone, Schema, Text, load_form
 from tenants.models import OrgUnit
@@ -45,12 +44,11 @@ class TrackForm(Schema):
     phone = Phone(required=True)
 
 
-def _phone_limit() -> str:
-    return current_app.config["PHONE_CODE_RATE_LIMIT"]
-
-
-def _login_limit() -> str:
-    return current_app.config["LOGIN_RATE_LIMIT"]
+def _code_refused(wait: int) -> Any:
+    """The form's code line again, saying that no code went out and how long to wait (the button counts down)."""
+    errors = {"phone": [throttle.too_many_codes(wait)]}
+    return render("grid_cases/public_report.html", block="code", errors=errors, sent=False, citizen=None, wait=wait,
+                  form={"phone": request.form.get("phone", "")}, **({} if request.htmx else _form_choices("")))
 
 
 def _not_yours() -> Refused:
@@ -75,7 +73,7 @@ def _form_choices(grid_code: str) -> dict[str, Any]:
 
 
 @bp.route("/report", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"])
+@throttle.code_check_limits
 def report() -> Any:
     """The public report form (a district's door)."""
     if g.get("user") is not None and g.user.kind == "staff":
@@ -92,9 +90,10 @@ def report() -> Any:
             verified, phone_errors = load_form(VerifiedPhone(), {k: request.form.get(k, "") for k in ("phone", "code")})
             errors.update(phone_errors)
             if verified is not None and data is not None:
-                if auth.find_staff(verified["phone"]) is not None:
-                    errors["phone"] = [_("This number belongs to a staff account: sign in with your password.")]
-                elif not auth.check_phone_code(verified["phone"], verified["code"]):
+                # a staff number was sent no code (saas.auth.send_phone_code), so its code is always wrong
+                if auth.find_staff(verified["phone"]) is not None or not auth.check_phone_code(
+                        verified["phone"], verified["code"]):
+                    auth.record_refused("auth.code_failed", None, phone=verified["phone"])
                     db.session.commit()  # keep the count of wrong tries
                     errors["code"] = [_("The code is wrong or has expired.")]
                 else:
@@ -108,8 +107,8 @@ def report() -> Any:
                 db.session.rollback()
                 errors = {k: [v] for k, v in err.errors.items()}
             else:
-                db.session.commit()
                 auth.sign_in(citizen)
+                db.session.commit()
                 flash(_("Thank you. Your report %(number)s is received; we tell you by SMS how it goes.",
                         number=case.number), "success")
                 return redirect(url_for("grid_cases.public_case", number=case.number))
@@ -123,19 +122,17 @@ def _as(citizen: Any) -> Actor:
 
 
 @bp.post("/report/code")
-@limiter.limit(_phone_limit)
+@throttle.code_send_limits(_code_refused)
 def report_code() -> Any:
     """Send the six-digit code for the report form (a district's door); answers the form's code line."""
     # htmx sends the whole report form along with the number (the button sits inside it): read the number alone
     data, errors = load_form(CodeRequest(), {"phone": request.form.get("phone", "")})
     sent = False
     if data is not None:
-        if auth.find_staff(data["phone"]) is not None:
-            errors = {"phone": [_("This number belongs to a staff account: sign in with your password.")]}
-        else:
-            auth.send_phone_code(data["phone"])
-            db.session.commit()
-            sent = True
+        # the same answer for every number, a staff one included (which gets no code): see send_phone_code
+        auth.send_phone_code(data["phone"])
+        db.session.commit()
+        sent = True
     return render("grid_cases/public_report.html", block="code", errors=errors, sent=sent, citizen=None,
                   form={"phone": request.form.get("phone", "")}, **({} if request.htmx else _form_choices("")),
                   status=422 if errors else 200)

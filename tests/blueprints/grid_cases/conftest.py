@@ -161,10 +161,11 @@ def jpeg(width: int = 64, height: int = 48, color: tuple[int, int, int] = (200, 
 @pytest.fixture
 def cookie_for(app: Flask) -> Any:
     """A signed session cookie header for a person (for a second client of one's own)."""
+    from tests.plugin import session_data
     from tests.probe.fill import _cookie
 
     def make(user: Any) -> dict[str, str]:
-        value = _cookie(app, {"uid": user.id, "tid": user.tenant_id})
+        value = _cookie(app, session_data(app, user))
         return {"Cookie": f"{app.config['SESSION_COOKIE_NAME']}={value}"}
 
     return make

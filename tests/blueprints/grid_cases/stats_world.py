@@ -87,8 +87,13 @@ def build_tree(factory: Any, tenant: Any, mark: str = "") -> dict[str, Any]:
 
         water = s.scalars(sa.select(OrgUnit).where(OrgUnit.code == mark + "water-dept")).one()
         for code, name, days in (("water", "供水", 3), ("streetlight", "路灯", 5)):
-            services.add_category(s, None, {"code": code, "name": mark + name, "deadline_days": days,
-                                            "urgent_hours": 8, "department_code": water.code})
+            data = {"name": mark + name, "deadline_days": days, "urgent_hours": 8, "department_code": water.code}
+            # switching grid cases on installed the defaults (the provisioning hook): set theirs to the world's
+            existing = services.category_by_code(s, code)
+            if existing is None:
+                services.add_category(s, None, {"code": code, **data})
+            else:
+                services.update_category(s, None, existing.id, data)
         s.commit()
     return people
 

@@ -395,6 +395,7 @@ def decode(image: Image.Image) -> list[str]:
     return [r.text for r in zxingcpp.read_barcodes(image) if r.format == zxingcpp.BarcodeFormat.QRCode]
 
 
+@pytest.mark.one_backend
 def test_the_pdf_reads_back_with_the_grid_its_people_and_phones(a, login_as):
     save(login_as, a)
     response = login_as(a.admin).get(page(a, f"/{a.grid.id}/card.pdf"))
@@ -411,6 +412,7 @@ def test_the_pdf_reads_back_with_the_grid_its_people_and_phones(a, login_as):
         assert expected in text, expected
 
 
+@pytest.mark.one_backend
 def test_the_qr_code_on_the_pdf_opens_the_grids_public_report_form(a, login_as):
     client = login_as(a.admin)
     pdf = client.get(page(a, f"/{a.grid.id}/card.pdf")).data
@@ -439,6 +441,7 @@ def test_a_district_with_its_own_host_name_gets_it_on_its_cards(a, app, login_as
     assert "flash-error" not in html
 
 
+@pytest.mark.one_backend
 def test_a_community_prints_four_cards_to_an_a4_sheet(a, factory, login_as):
     with factory.as_tenant(a.tenant) as s:
         community = tenant_services.org_unit_by_code(s, "a-c1")

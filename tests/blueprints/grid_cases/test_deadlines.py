@@ -109,3 +109,36 @@ def test_an_overdue_step_is_marked_and_a_late_resolution_counted(world_a: World,
         q, _errors = case_services.case_query(s, world_a.tenant, world_a.actor(s, "admin"), {"view": "overdue"},
                                               now=late)
         assert case.id not in set(s.scalars(q.with_only_columns(GridCase.id)))  # the verification is not late
+
+
+def test_an_approved_extension_counts_working_days_through_the_flow(world_a: World,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """The department asks for 3 more days on the eve of the National Day holiday; the street approves: the
+    handling deadline moves by 3 *working* days (12, 13, 14 October), not by 3 calendar days."""
+    moment = at("2026-09-30T23:30").astimezone(dt.UTC)
+    monkeypatch.setattr(case_services, "utcnow", lambda: moment)
+    case = world_a.move(world_a.report("worker"), "worker:escalate cadre:accept cadre:escalate street:accept "
+                                                  "street:dispatch dept:take")
+    # water: 3 working days from 30 September: 8, 9 and the make-up Saturday 10 October
+    assert case.resolve_by.astimezone(TZ).date() == dt.date(2026, 10, 10)
+    case = world_a.act("dept", case, "request_extension", note="需采购材料", days=3)
+    assert case.resolve_by.astimezone(TZ).date() == dt.date(2026, 10, 10)  # asked, not yet granted
+    case = world_a.act("street", case, "approve_extension")
+    assert case.resolve_by.astimezone(TZ).date() == dt.date(2026, 10, 14)
+    assert case.deadline_at == case.resolve_by
+    # refused, the deadline stays where it was
+    case = world_a.act("dept", case, "request_extension", note="还需一周", days=5)
+    case = world_a.act("street", case, "refuse_extension", note="请尽快处理")
+    assert case.resolve_by.astimezone(TZ).date() == dt.date(2026, 10, 14)
+
+
+def test_a_case_resolved_at_its_deadline_is_on_time(world_a: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The boundary: resolved at the very moment of the deadline counts as on time; a moment later does not."""
+    start = at("2026-11-16T10:00").astimezone(dt.UTC)
+    monkeypatch.setattr(case_services, "utcnow", lambda: start)
+    on_time = world_a.act("worker", world_a.report("worker"), "handle")
+    late = world_a.act("worker", world_a.report("worker"), "handle")
+    monkeypatch.setattr(case_services, "utcnow", lambda: on_time.resolve_by)
+    assert world_a.act("worker", on_time, "resolve", result="已修复").resolved_on_time is True
+    monkeypatch.setattr(case_services, "utcnow", lambda: late.resolve_by + dt.timedelta(microseconds=1))
+    assert world_a.act("worker", late, "resolve", result="已修复").resolved_on_time is False

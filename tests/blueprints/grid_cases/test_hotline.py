@@ -72,6 +72,23 @@ def test_one_bad_row_keeps_the_whole_file_out_with_its_line_named(client, world_
     assert check.status_code == 422
 
 
+def test_a_damaged_workbook_says_it_is_not_a_readable_workbook(client, login_as, world_a: World) -> None:
+    login_as(world_a.users["admin"])
+    damaged = b"\x81\x30\xff\xfe\x80\x80" * 20
+    page = client.post("/t/alpha/grid_cases/hotline/preview", data={"file": (io.BytesIO(damaged), "12345.xlsx")},
+                       content_type="multipart/form-data")
+    assert page.status_code == 422
+    assert "不是可读取的工作簿" in page.get_data(as_text=True)
+    assert "UTF-8" not in page.get_data(as_text=True)
+    token = bearer(world_a.factory.token(world_a.users["admin"]))
+    api = client.post("/api/v1/t/alpha/grid_cases/hotline?dry_run=false",
+                      data={"file": (io.BytesIO(damaged), "12345.xlsx")}, headers=token,
+                      content_type="multipart/form-data")
+    assert api.status_code == 422
+    assert "不是可读取的工作簿" in api.get_json()["errors"]["file"][0]
+    assert cases(world_a) == []
+
+
 def test_a_file_over_the_limit_is_refused_by_the_page_and_the_api(client, login_as, world_a: World,
                                                                    monkeypatch) -> None:
     from blueprints.grid_cases.services import hotline
@@ -91,8 +108,23 @@ def test_a_file_over_the_limit_is_refused_by_the_page_and_the_api(client, login_
 
 
 def test_only_the_district_imports_hotline_tickets(client, login_as, world_a: World) -> None:
+    data = export(world_a, f"12345-001,供水,{world_a.code('b1')},1号楼,楼道水管爆裂,张先生,13812340001,紧急")
+    login_as(world_a.users["admin"])
+    preview = client.post("/t/alpha/grid_cases/hotline/preview", data={"file": (io.BytesIO(data), "12345.csv")},
+                          content_type="multipart/form-data")
+    token = preview.get_data(as_text=True).split('name="token" value="')[1].split('"')[0]
+    # the page, the preview and the confirm behind it: each refused to a street officer, and nothing imported
     login_as(world_a.users["street"])
     assert client.get("/t/alpha/grid_cases/hotline").status_code == 403
+    refused = client.post("/t/alpha/grid_cases/hotline/preview", data={"file": (io.BytesIO(data), "12345.csv")},
+                          content_type="multipart/form-data")
+    assert refused.status_code == 403
+    assert client.post("/t/alpha/grid_cases/hotline/confirm", data={"token": token}).status_code == 403
+    assert cases(world_a) == []
+    # the admin's staged file is still there for the admin
+    login_as(world_a.users["admin"])
+    assert client.post("/t/alpha/grid_cases/hotline/confirm", data={"token": token}).status_code == 200
+    assert [c.source_ref for c in cases(world_a)] == ["12345-001"]
 
 
 def test_another_module_opens_a_case_through_the_services(world_a: World) -> None:

@@ -62,7 +62,7 @@ def test_an_overdue_department_step_reaches_its_dispatcher_and_the_robots(world_
     from saas import notice_settings
 
     with world_a.session() as s:
-        notice_settings.save_channel(s, None, "dingtalk", {"url": "http://127.0.0.1:9/robot", "secret": ""}, True)
+        notice_settings.save_channel(s, None, "dingtalk", {"url": "https://robot.invalid/robot", "secret": ""}, True)
         s.commit()
     case = world_a.move(world_a.report("worker"), "worker:escalate cadre:accept cadre:escalate street:accept "
                                                   "street:dispatch dept:take")

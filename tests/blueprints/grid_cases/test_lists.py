@@ -54,6 +54,25 @@ def test_a_claimed_compound_brings_its_cases_to_the_cadre_whatever_the_grid(worl
     assert elsewhere in numbers(world_a, "cadre")
 
 
+def test_a_claim_brings_the_compounds_cases_to_its_keeper_only(world_a: World) -> None:
+    """The negative half of claims: a cadre who looks after *another* compound, and everyone else outside the
+    compound's area, still do not see its cases."""
+    world_a.factory.unit(world_a.tenant, "compound", world_a.code("p3"), world_a.code("g3"), name="公园路3号院")
+    with world_a.session() as s:
+        claim_compound(s, world_a.actor(s, "cadre"), world_a.code("p1"))
+        claim_compound(s, world_a.actor(s, "cadre2"), world_a.code("p3"))
+        s.commit()
+    in_p1 = world_a.report("worker", location_code=world_a.code("b1")).number
+    in_p3 = world_a.report("worker3", location_code=world_a.code("p3")).number
+    assert numbers(world_a, "cadre", view="claimed") == {in_p1}
+    assert numbers(world_a, "cadre2", view="claimed") == {in_p3}
+    assert numbers(world_a, "cadre2") == {in_p3}
+    assert numbers(world_a, "cadre") == {in_p1}
+    for other in ("worker2", "worker3", "dept", "dept2"):
+        assert in_p1 not in numbers(world_a, other), other
+    assert numbers(world_a, "worker3") == {in_p3}
+
+
 def test_the_work_lists_of_each_role(world_a: World) -> None:
     world_a.citizen(1)
     new = world_a.report("citizen1", source="web")

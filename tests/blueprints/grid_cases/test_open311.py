@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import re
 import threading
 import xml.etree.ElementTree as ET
@@ -214,6 +215,7 @@ def test_discovery_names_the_endpoint_its_formats_and_how_to_get_a_key(client, a
     assert data["changeset"].endswith("+08:00")
     assert "/t/alpha/me/tokens" in data["key_service"]
     assert "api_key" in data["key_service"]
+    assert "Authorization: Bearer" in data["key_service"]  # and where it goes: not the URL
     assert "甲区" in data["contact"]
 
 
@@ -315,13 +317,14 @@ def test_a_district_that_switched_grid_cases_off_answers_as_if_it_did_not_exist(
     assert a.count() == 2
 
 
-def test_an_inactive_district_is_not_found(app, client, a):
+def test_a_suspended_district_answers_that_it_is_suspended(app, client, a):
     with app.app_context():
         from saas import db
 
         db.session.get(Tenant, a.tenant.id).active = False
         db.session.commit()
-    assert_error(get(client, "services"), "json", 404)
+    # 503, the spec's error array: a client comes back later rather than dropping the jurisdiction
+    assert_error(get(client, "services"), "json", 503, "暂停服务")
 
 
 def test_an_unknown_format_is_not_found(client, a):
@@ -393,11 +396,53 @@ def test_a_post_opens_a_case_that_staff_see_with_source_open311(client, a, fmt):
         assert value not in text
 
 
-def test_the_api_key_and_jurisdiction_may_come_in_the_query_string(client, a):
-    """As the `open311` package sends them: the key and the district in the URL, the report in the body."""
-    response = client.post(f"{BASE}/requests.xml?jurisdiction_id=alpha&api_key={a.admin_token}",
-                           data={"service_code": "water", "address_string": "南门", "description": "水管漏水"})
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_a_key_in_the_url_is_refused_and_never_logged(client, a, fmt, caplog):
+    """A URL is written to access logs: a key there is refused on every method, in the spec's error format, and
+    nothing is created; the district may still come in the query string."""
+    caplog.set_level(logging.DEBUG)
+    posted = client.post(f"{BASE}/requests.{fmt}?jurisdiction_id=alpha&api_key={a.admin_token}",
+                         data={"service_code": "water", "address_string": "南门", "description": "水管漏水"})
+    assert_error(posted, fmt, 400, "api_key")
+    assert "Authorization" in error_list(posted, fmt)[0][1]
+    read = client.get(f"{BASE}/services.{fmt}?jurisdiction_id=alpha&api_key={a.admin_token}")
+    assert_error(read, fmt, 400, "api_key")
+    # even a key also given in the body does not make the URL's acceptable
+    both = client.post(f"{BASE}/requests.{fmt}?api_key={a.admin_token}", data={
+        "jurisdiction_id": "alpha", "api_key": a.admin_token, "service_code": "water", "address_string": "南门"})
+    assert_error(both, fmt, 400, "api_key")
+    assert a.count() == 2
+    assert not [r for r in caplog.records if a.admin_token in r.getMessage()]
+
+
+def test_the_key_may_come_in_the_body_or_an_authorization_header(client, a):
+    """As the spec's example posts it (form body), or as the JSON API takes it (a bearer header)."""
+    response = client.post(f"{BASE}/requests.xml?jurisdiction_id=alpha", data={
+        "api_key": a.admin_token, "service_code": "water", "address_string": "南门", "description": "水管漏水"})
     assert a.case(_created(response, "xml")["service_request_id"]).source == "open311"
+    response = client.post(f"{BASE}/requests.json", headers={"Authorization": f"Bearer {a.admin_token}"}, data={
+        "jurisdiction_id": "alpha", "service_code": "water", "address_string": "北门"})
+    assert a.case(_created(response, "json")["service_request_id"]).source == "open311"
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_a_grid_worker_refused_by_the_api_for_another_grid_is_refused_by_open311_too(client, a, fmt):
+    """One rule, every door: the same person with the same token and place is refused with the same reason."""
+    a.factory.unit(a.tenant, "grid", "alpha-g2", "alpha-c1", name="甲g2名")
+    api = client.post("/api/v1/t/alpha/grid_cases/cases", headers=bearer(a.worker_token), json={
+        "category_code": "water", "location_code": "alpha-g2", "description": "水管漏水"})
+    assert api.status_code == 422, api.get_json()
+    reason = api.get_json()["errors"]["location_code"]
+    reason = reason[0] if isinstance(reason, list) else reason
+    open311 = post(client, fmt, api_key=a.worker_token, service_code="water", address_id="alpha-g2",
+                   description="水管漏水")
+    assert_error(open311, fmt, 400, reason)
+    assert a.count() == 2
+    # and both doors take the worker's own grid
+    assert _created(post(client, fmt, api_key=a.worker_token, service_code="water", address_id="alpha-g1",
+                         description="水管漏水"), fmt)["service_request_id"]
+    assert client.post("/api/v1/t/alpha/grid_cases/cases", headers=bearer(a.worker_token), json={
+        "category_code": "water", "location_code": "alpha-g1", "description": "水管漏水"}).status_code == 201
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
@@ -422,6 +467,7 @@ def test_a_revoked_key_is_refused(app, client, a):
             row.revoked_at = dt.datetime.now(dt.UTC)
         s.commit()
     assert_error(post(client, api_key=a.admin_token, service_code="water", address_string="x"), "json", 403)
+    assert a.count() == 2  # nothing was created
 
 
 def test_a_signed_in_browser_is_not_an_api_key(client, login_as, a):
@@ -557,6 +603,28 @@ def test_reporter_contact_and_private_text_never_appear(client, a, fmt):
     [row] = requests_of(answers[1], fmt)
     assert row["description"].startswith("垃圾堆积。我是**，电话 *************，邮箱 *****************，身份证 ")
     assert "请回电 ***********" in requests_of(answers[0], fmt)[0]["description"]
+
+
+DISGUISES = ("1380 013 8000", "138.0013.8000", "１３８００１３８０００", "110101 19900307 2316", "zhang(at)example.com",
+             "zhang at example dot com", "0351-7654321")
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_disguised_personal_data_is_blotted_and_coordinates_coarsened(client, a, fmt):
+    number = _created(post(client, fmt, api_key=a.admin_token, service_code="sanitation",
+                           address_string=f"东门 {DISGUISES[0]} 门卫", lat="37.860149", long="112.550591",
+                           description="垃圾堆积 XD-20261201-0007 旁，" + "；".join(DISGUISES) + "。"),
+                      fmt)["service_request_id"]
+    answer = get(client, f"requests/{number}", fmt)
+    text = answer.get_data(as_text=True)
+    for secret in DISGUISES:
+        assert secret not in text, secret
+    [row] = requests_of(answer, fmt)
+    assert row["description"] == "垃圾堆积 XD-20261201-0007 旁，" + "；".join("*" * len(d) for d in DISGUISES) + "。"
+    assert row["address"].startswith(f"东门 {'*' * len(DISGUISES[0])} 门卫")
+    assert str(row["lat"]) == "37.86"
+    assert str(row["long"]) == "112.551"
+    assert a.case(number).lat == 37.860149  # the case itself keeps the exact place for the staff
 
 
 def test_a_case_of_a_category_that_is_not_public_is_never_listed(client, a):
@@ -745,7 +813,8 @@ def test_the_georeport_client_reads_and_a_form_post_writes(live_server, a, fmt):
     assert definition["service_code"] == "water"
     with requests.Session() as http:
         posted = http.post(f"{root}/requests.{fmt}", data={
-            "api_key": a.worker_token, "jurisdiction_id": "alpha", "service_code": "water", "lat": "37.86",
+            "api_key": a.worker_token, "jurisdiction_id": "alpha", "service_code": "water", "address_id": "alpha-g1",
+            "lat": "37.86",
             "long": "112.55", "address_string": "晋祠路1号", "description": "自来水管漏水", **OPEN311_REPORTER})
         assert posted.status_code == 200, posted.text
         assert posted.headers["Content-Type"] == CONTENT_TYPES[fmt]

