@@ -14,11 +14,11 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from flask import abort, current_app, g, redirect, request, session, url_for
+from flask import abort, current_app, g, has_request_context, make_response, redirect, request, session, url_for
 
 from saas import db
 from saas.db import utcnow
-from tenants.models import ApiToken, PhoneCode, PlatformOperator, User
+from tenants.models import ApiToken, OperatorSession, PhoneCode, PlatformOperator, User, UserSession
 
 # OWASP's minimum for argon2id: about 30 ms a check here, where the library default costs 150 ms and
 # turns a login flood into a denial of service
@@ -64,21 +64,207 @@ def authenticate_staff(login: str, password: str) -> User | None:
     return user
 
 
+# --- sessions -------------------------------------------------------------------------------------
+# The cookie is signed, not secret-free: it names the person and carries a random secret whose hash is a
+# row of `user_sessions`. The row is what makes a session end on the server: logout, a password change, a
+# deactivated account, a removed role or an idle or absolute lifetime ends it, and the cookie, however
+# copied, no longer signs anyone in.
+
+SESSION_TOUCH = dt.timedelta(minutes=1)  # last_seen_at is written at most this often: no UPDATE per request
+SESSION_RECORD_KEPT = dt.timedelta(days=30)
+
+
+def _session_hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def session_lifetimes(user: User) -> tuple[dt.timedelta, dt.timedelta]:
+    """(idle, absolute) lifetime of `user`'s sessions, from the deployment's settings."""
+    who = "CITIZEN" if user.kind == "citizen" else "STAFF"
+    cfg = current_app.config
+    return (dt.timedelta(minutes=cfg[f"SESSION_{who}_IDLE_MINUTES"]),
+            dt.timedelta(minutes=cfg[f"SESSION_{who}_ABSOLUTE_MINUTES"]))
+
+
+def start_session(user: User, s: so.Session | None = None) -> str:
+    """A new server-side session for `user`; returns the secret the cookie carries. The caller commits."""
+    s = s if s is not None else db.session()
+    secret = secrets.token_urlsafe(32)
+    now = utcnow()
+    # the person's sessions that are past any lifetime by a month go: ended ones stay that long as a record
+    s.execute(sa.delete(UserSession)
+              .where(UserSession.user_id == user.id,
+                     UserSession.created_at < now - session_lifetimes(user)[1] - SESSION_RECORD_KEPT)
+              .execution_options(synchronize_session=False))
+    s.add(UserSession(tenant_id=user.tenant_id, user_id=user.id, token_hash=_session_hash(secret),
+                      created_at=now, last_seen_at=now))
+    s.flush()
+    return secret
+
+
+def end_sessions(user_id: int, except_current: bool = False, *, reason: str = "revoked",
+                 s: so.Session | None = None) -> int:
+    """End every open session of a person of the current tenant (all their browsers); the caller commits.
+
+    Call it when a password changes, an account is deactivated or a role is removed. `except_current`
+    keeps the browser making this request signed in (a person changing their own password). Returns
+    how many sessions ended.
+    """
+    s = s if s is not None else db.session()
+    stmt = (sa.update(UserSession)
+            .where(UserSession.user_id == user_id, UserSession.ended_at.is_(None))
+            .values(ended_at=utcnow(), end_reason=reason)
+            .execution_options(synchronize_session=False))
+    current = session.get("sid") if except_current and has_request_context() else None
+    if isinstance(current, str):
+        stmt = stmt.where(UserSession.token_hash != _session_hash(current))
+    return s.execute(stmt).rowcount or 0
+
+
+def password_changed(user: User) -> None:
+    """`user`'s password was just set, changed or reset (by them, an admin or a phone code).
+
+    Every session of the person ends, in every browser: whoever knew the old password is signed out. A person
+    changing their own password is signed in again by the page with a fresh session. The caller commits.
+    """
+    end_sessions(user.id, reason="password")
+
+
+# pages a person with a temporary password may still open: the change page itself, signing out, the language
+# (and the inbox badge every page polls, which must not swap the change page into itself)
+PASSWORD_CHANGE_OPEN = frozenset({"passwords.change", "passwords.open_link", "passwords.set_password",
+                                   "auth.logout", "shell.set_language", "shell.inbox_count", "static"})
+
+
+def require_password_change() -> Any:
+    """Every page sends a person whose admin set a temporary password to change it first."""
+    user = g.get("user")
+    if user is None or not user.must_change_password or not request.path.startswith("/t/"):
+        return None
+    if request.endpoint in PASSWORD_CHANGE_OPEN:
+        return None
+    target = url_for("passwords.change")
+    if request.headers.get("HX-Request") == "true":
+        # an htmx fragment request would swap the whole change page into its target: the browser goes there
+        response = make_response("", 200)
+        response.headers["HX-Redirect"] = target
+        return response
+    return redirect(target)
+
+
 def sign_in(user: User) -> None:
-    lang = session.get("lang")
-    session.clear()
-    if lang:
-        session["lang"] = lang
+    """Start a session for `user` in this browser (a fresh one: the old cookie's session ends); caller commits."""
+    _end_current("replaced")
+    _forget()
     session["uid"] = user.id
     session["tid"] = user.tenant_id
+    session["sid"] = start_session(user)
     session.permanent = True
 
 
 def sign_out() -> None:
+    """End this browser's session on the server and forget it here; the caller commits."""
+    _end_current("logout")
+    _forget()
+
+
+def _forget() -> None:
+    """Clear this browser's cookie of who it was, keeping its language."""
     lang = session.get("lang")
     session.clear()
     if lang:
         session["lang"] = lang
+
+
+def _end_current(reason: str) -> None:
+    secret = session.get("sid")
+    if isinstance(secret, str) and g.get("tenant") is not None and session.get("tid") == g.tenant.id:
+        db.session.execute(
+            sa.update(UserSession)
+            .where(UserSession.token_hash == _session_hash(secret), UserSession.ended_at.is_(None))
+            .values(ended_at=utcnow(), end_reason=reason)
+            .execution_options(synchronize_session=False)
+        )
+
+
+def _session_user(tenant_id: int) -> User | None:
+    """The person of this browser's open session, loaded with the session row in one statement."""
+    uid, secret = session.get("uid"), session.get("sid")
+    if session.get("tid") != tenant_id or not isinstance(uid, int) or not isinstance(secret, str):
+        return None
+    found = db.session.execute(
+        sa.select(User, UserSession)
+        .join(UserSession, sa.and_(UserSession.tenant_id == User.tenant_id, UserSession.user_id == User.id))
+        .where(User.id == uid, User.active.is_(True), UserSession.token_hash == _session_hash(secret),
+               UserSession.ended_at.is_(None))
+    ).first()
+    if found is None:
+        _forget()
+        return None
+    user, row = found
+    return user if _still_open(row, *session_lifetimes(user)) else None
+
+
+def _still_open(row: UserSession | OperatorSession, idle: dt.timedelta, absolute: dt.timedelta) -> bool:
+    """End a session past its idle or absolute lifetime; note that it was seen (at most once a minute)."""
+    now = utcnow()
+    if now - row.last_seen_at > idle or now - row.created_at > absolute:
+        row.ended_at, row.end_reason = now, "expired"
+        db.session.commit()
+        _forget()
+        return False
+    if now - row.last_seen_at > SESSION_TOUCH:
+        row.last_seen_at = now
+        db.session.commit()
+    return True
+
+
+# platform operators: the same, in their own table (no district owns it), with the staff's lifetimes
+
+
+def sign_in_operator(operator: PlatformOperator) -> None:
+    """Start an operator's session in this browser; the caller commits."""
+    sign_out_operator("replaced")
+    secret = secrets.token_urlsafe(32)
+    now = utcnow()
+    db.session.add(OperatorSession(operator_id=operator.id, token_hash=_session_hash(secret), created_at=now,
+                                   last_seen_at=now))
+    db.session.flush()
+    session["operator"] = operator.id
+    session["osid"] = secret
+    session.permanent = True
+
+
+def sign_out_operator(reason: str = "logout") -> None:
+    """End this browser's operator session on the server and forget it here; the caller commits."""
+    secret = session.pop("osid", None)
+    session.pop("operator", None)
+    if isinstance(secret, str):
+        db.session.execute(
+            sa.update(OperatorSession)
+            .where(OperatorSession.token_hash == _session_hash(secret), OperatorSession.ended_at.is_(None))
+            .values(ended_at=utcnow(), end_reason=reason)
+        )
+
+
+def _session_operator() -> PlatformOperator | None:
+    op_id, secret = session.get("operator"), session.get("osid")
+    if not isinstance(op_id, int) or not isinstance(secret, str):
+        return None
+    found = db.session.execute(
+        sa.select(PlatformOperator, OperatorSession)
+        .join(OperatorSession, OperatorSession.operator_id == PlatformOperator.id)
+        .where(PlatformOperator.id == op_id, OperatorSession.token_hash == _session_hash(secret),
+               OperatorSession.ended_at.is_(None))
+    ).first()
+    if found is None:
+        _forget()
+        return None
+    operator, row = found
+    cfg = current_app.config
+    idle = dt.timedelta(minutes=cfg["SESSION_STAFF_IDLE_MINUTES"])
+    absolute = dt.timedelta(minutes=cfg["SESSION_STAFF_ABSOLUTE_MINUTES"])
+    return operator if _still_open(row, idle, absolute) else None
 
 
 # --- API tokens -----------------------------------------------------------------------------------
@@ -130,19 +316,47 @@ def issue_phone_code(phone: str) -> tuple[PhoneCode, str]:
     return row, code
 
 
-def send_phone_code(phone: str) -> User:
-    """Issue a code for a resident's phone and send it through the notification layer; the caller commits.
+def send_phone_code(phone: str, person: User | None = None) -> None:
+    """Issue a code for a phone and send it through the notification layer; the caller commits.
 
-    The notice is keyed by the code's row, never by the code itself: two codes for one phone may be the
-    same six digits, and each must still go out.
+    Without `person` the phone is a resident's (made on first use); a staff member resetting a forgotten
+    password passes their own account. Every door that sends a code calls this, and answers the same whatever
+    happened here: a staff number asked for through a resident's door (it signs in with its password) gets
+    nothing, and the answer must not tell it apart, or the form would list who is staff. The notice is keyed
+    by the code's row, never by the code itself: two codes for one phone may be the same six digits, and each
+    must still go out. The code leaves in clear only in the message to the SMS gateway (saas.notify seals it);
+    the embedded default also shows it on the page (`shows_codes_on_page`).
     """
     from saas.notify import notify
 
+    if person is None:
+        if find_staff(phone) is not None:
+            return
+        try:
+            person = citizen_for_phone(phone)
+        except StaffPhone:
+            return
     row, code = issue_phone_code(phone)
-    person = citizen_for_phone(phone)
     notify(db.session(), person.id, "auth.phone_code", {"code": code}, event_key=f"phone-code:{row.id}",
            tenant=g.tenant)
-    return person
+    if shows_codes_on_page():
+        g.dev_phone_code = code
+
+
+def shows_codes_on_page() -> bool:
+    """True only on the embedded default, where no SMS gateway exists: the page then shows the code it sent.
+
+    The embedded default is recognised by what production cannot be: its database is the SQLite file in the
+    instance folder (no `DATABASE_URL`), and no Redis (no `REDIS_URL`). There is deliberately no setting to
+    turn this on: a deployment with PostgreSQL or Redis, which production is (README, "Production"), never
+    shows a code, whatever else it configures. The code is shown in the response only, never logged or stored.
+    """
+    from saas.config import INSTANCE
+
+    config = current_app.config
+    embedded_url = f"sqlite:///{INSTANCE / 'wanggetong.sqlite'}"
+    return (config.get("DATABASE_URL") == embedded_url and not config.get("REDIS_URL")
+            and db.session.get_bind().dialect.name == "sqlite")
 
 
 def check_phone_code(phone: str, code: str) -> bool:
@@ -159,6 +373,22 @@ def check_phone_code(phone: str, code: str) -> bool:
         return True
     row.attempts += 1
     return False
+
+
+def record_refused(action: str, account: User | None, *, phone: str | None = None) -> None:
+    """A refused sign-in (`auth.login_failed`, `auth.code_failed`) in the district's audit log, with the address
+    it came from; the caller commits. The account the name belongs to is named (an unknown name is not: people
+    type passwords into the name field), a phone only masked, and never what was typed as password or code."""
+    from saas import audit
+    from saas.schemas import mask_phone
+
+    after: dict[str, Any] = {}
+    if account is not None:
+        after["account"] = account.username or account.name
+    if phone:
+        after["phone"] = mask_phone(phone)
+    audit.record(db.session(), None, action, "user", account.id if account is not None else "", after=after or None,
+                 ip=request.remote_addr)
 
 
 class StaffPhone(Exception):
@@ -195,10 +425,10 @@ def load_identity() -> None:
                 abort(401)
             g.user = user
         return
-    if tenant is not None and session.get("tid") == tenant.id and isinstance(session.get("uid"), int):
-        g.user = db.session.scalars(sa.select(User).where(User.id == session["uid"], User.active.is_(True))).first()
-    elif tenant is None and isinstance(session.get("operator"), int):
-        g.operator = db.session.get(PlatformOperator, session["operator"])
+    if tenant is not None and "uid" in session:
+        g.user = _session_user(tenant.id)
+    elif tenant is None and "operator" in session:
+        g.operator = _session_operator()
 
 
 def api_login_required() -> None:

@@ -5,15 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, current_app, flash, g, redirect, request, url_for
+from flask import Blueprint, abort, flash, g, redirect, request, url_for
 from flask_babel import gettext as _
 
-from saas import audit, auth, db
+from saas import audit, auth, db, throttle
 from saas.db import utcnow
-from saas.extensions import limiter
 from saas.rendering import render
 from saas.schemas import NextUrl, Phone, Schema, Text, load_form
 from saas.shell import _safe_next
+from saas.throttle import too_many_codes
 from tenants.models import ApiToken
 
 bp = Blueprint("auth", __name__, url_prefix="/t/<tenant>")
@@ -40,16 +40,14 @@ class TokenSchema(Schema):
     name = Text(required=True, max_length=80)
 
 
-def _login_limit() -> str:
-    return current_app.config["LOGIN_RATE_LIMIT"]
-
-
-def _phone_limit() -> str:
-    return current_app.config["PHONE_CODE_RATE_LIMIT"]
+def _code_refused(wait: int) -> Any:
+    """The code form again, saying that no code went out and how long to wait; the button counts down."""
+    errors = {"phone": [too_many_codes(wait)]}
+    return render("auth/citizen.html", errors=errors, form=dict(request.form), wait=wait, status=429)
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"])
+@throttle.password_limits
 def login() -> Any:
     errors: dict[str, list[str]] = {}
     form: dict[str, Any] = {"next": request.args.get("next", "")}
@@ -60,6 +58,8 @@ def login() -> Any:
             user = auth.authenticate_staff(data["login"], data["password"])
             if user is None:
                 errors = {"_form": [_("Wrong username, phone number or password.")]}
+                auth.record_refused("auth.login_failed", auth.find_staff(data["login"]))
+                db.session.commit()
             else:
                 auth.sign_in(user)
                 audit.record(db.session(), user, "auth.login", "user", user.id, ip=request.remote_addr)
@@ -71,12 +71,13 @@ def login() -> Any:
 @bp.post("/logout")
 def logout() -> Any:
     auth.sign_out()
+    db.session.commit()
     flash(_("You have signed out."), "info")
     return redirect(url_for("shell.home"))
 
 
 @bp.route("/citizen", methods=["GET", "POST"])
-@limiter.limit(_phone_limit, methods=["POST"])
+@throttle.code_send_limits(_code_refused)
 def citizen() -> Any:
     """A resident asks for a code to the phone; the code goes out through the notification layer."""
     errors: dict[str, list[str]] = {}
@@ -85,9 +86,8 @@ def citizen() -> Any:
     if request.method == "POST":
         form = dict(request.form)
         data, errors = load_form(PhoneSchema(), request.form)
-        if data is not None and auth.find_staff(data["phone"]) is not None:
-            errors = {"phone": [_("This number belongs to a staff account: sign in with your password.")]}
-        elif data is not None:
+        if data is not None:
+            # the same answer for every number, a staff one included (which gets no code): see send_phone_code
             auth.send_phone_code(data["phone"])
             db.session.commit()
             return render("auth/citizen_code.html", form=data, errors={})
@@ -95,15 +95,16 @@ def citizen() -> Any:
 
 
 @bp.post("/citizen/verify")
-@limiter.limit(_login_limit)
+@throttle.code_check_limits
 def citizen_verify() -> Any:
     data, errors = load_form(CodeSchema(), request.form)
     if data is not None:
         if auth.find_staff(data["phone"]) is None and auth.check_phone_code(data["phone"], data["code"]):
             person = auth.citizen_for_phone(data["phone"])
-            db.session.commit()
             auth.sign_in(person)
+            db.session.commit()
             return redirect(_safe_next(data["next"]) if data["next"] else url_for("shell.home"))
+        auth.record_refused("auth.code_failed", None, phone=data["phone"])
         db.session.commit()  # keep the count of wrong tries
         errors = {"code": [_("The code is wrong or has expired.")]}
     return render("auth/citizen_code.html", form=dict(request.form), errors=errors, status=422)

@@ -10,34 +10,51 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import json
 import smtplib
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 from email.message import EmailMessage
 from email.utils import make_msgid
 from typing import Any
 
 import marshmallow as ma
-from flask_babel import gettext as _
 
+from saas import outbound
 from saas.schemas import Schema, Text
 
 TIMEOUT = 10
 
 
 class ChannelError(Exception):
-    def __init__(self, message: str, *, throttled: bool = False):
+    """The receiver did not take the delivery. `permanent`: trying again cannot help (the address is refused)."""
+
+    def __init__(self, message: str, *, throttled: bool = False, permanent: bool = False):
         super().__init__(message)
         self.throttled = throttled
+        self.permanent = permanent
 
 
 def _url_validator(value: str) -> None:
-    parts = urllib.parse.urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ma.ValidationError(_("Enter a full web address starting with https://."))
+    """An SMS gateway: http or https, never into the server's own network (`saas.outbound`)."""
+    try:
+        outbound.check_url(value, lookup=False)
+    except outbound.OutboundRefused as err:
+        raise ma.ValidationError(err.message) from None
+
+
+def _robot_url_validator(value: str) -> None:
+    """A DingTalk or WeCom robot: https only (unless the operator admitted the host), never internal."""
+    try:
+        outbound.check_url(value, https_only=True, lookup=False)
+    except outbound.OutboundRefused as err:
+        raise ma.ValidationError(err.message) from None
+
+
+def _host_validator(value: str) -> None:
+    try:
+        outbound.check_host(value, 25, lookup=False)
+    except outbound.OutboundRefused as err:
+        raise ma.ValidationError(err.message) from None
 
 
 class SmsSettings(Schema):
@@ -47,12 +64,12 @@ class SmsSettings(Schema):
 
 
 class RobotSettings(Schema):
-    url = Text(required=True, max_length=500, validate=[_url_validator])
+    url = Text(required=True, max_length=500, validate=[_robot_url_validator])
     secret = Text(load_default="", max_length=200, metadata={"secret": True})
 
 
 class EmailSettings(Schema):
-    host = Text(required=True, max_length=255)
+    host = Text(required=True, max_length=255, validate=[_host_validator])
     port = ma.fields.Integer(load_default=587, validate=ma.validate.Range(min=1, max=65535), strict=False)
     username = Text(load_default="", max_length=255)
     sender = ma.fields.Email(required=True)
@@ -65,22 +82,16 @@ SETTINGS_SCHEMAS: dict[str, type[Schema]] = {
 }
 
 
-def _post_json(url: str, payload: dict[str, Any], headers: dict[str, str]) -> dict[str, Any]:
-    request = urllib.request.Request(  # noqa: S310 - the scheme is checked when the settings are saved
-        url, data=json.dumps(payload, ensure_ascii=False).encode(), method="POST",
-        headers={"Content-Type": "application/json; charset=utf-8", **headers},
-    )
+def _post_json(url: str, payload: dict[str, Any], headers: dict[str, str], *, https_only: bool = False
+               ) -> dict[str, Any]:
+    """POST through the kernel's judge of outbound addresses: the address is judged again now, since a name
+    may resolve elsewhere than when it was saved; a refused one fails the delivery and no request is made."""
     try:
-        with urllib.request.urlopen(request, timeout=TIMEOUT) as response:  # noqa: S310
-            body = response.read()
-    except urllib.error.HTTPError as err:
-        raise ChannelError(f"HTTP {err.code}", throttled=err.code == 429) from None
-    except (urllib.error.URLError, TimeoutError, OSError) as err:
-        raise ChannelError(f"{type(err).__name__}: {err}") from None
-    try:
-        return json.loads(body or b"{}")
-    except ValueError:
-        return {}
+        return outbound.post_json(url, payload, headers, timeout=TIMEOUT, https_only=https_only)
+    except outbound.OutboundRefused as err:
+        raise ChannelError(err.reason, permanent=err.permanent) from None
+    except outbound.OutboundError as err:
+        raise ChannelError(str(err), throttled=err.status == 429) from None
 
 
 def dingtalk_signed_url(url: str, secret: str, now_ms: int | None = None) -> str:
@@ -103,13 +114,13 @@ def send(channel: str, settings: dict[str, Any], secret: str | None, delivery: A
     elif channel == "dingtalk":
         url = dingtalk_signed_url(settings["url"], secret) if secret else settings["url"]
         answer = _post_json(url, {"msgtype": "markdown", "markdown": {
-            "title": delivery.title, "text": f"### {delivery.title}\n\n{delivery.body}"}}, headers)
+            "title": delivery.title, "text": f"### {delivery.title}\n\n{delivery.body}"}}, headers, https_only=True)
         if answer.get("errcode", 0) != 0:
             raise ChannelError(f"DingTalk errcode {answer.get('errcode')}: {answer.get('errmsg', '')}",
                                throttled=answer.get("errcode") == 130101)
     elif channel == "wecom":
         answer = _post_json(settings["url"], {"msgtype": "markdown", "markdown": {
-            "content": f"**{delivery.title}**\n{delivery.body}"}}, headers)
+            "content": f"**{delivery.title}**\n{delivery.body}"}}, headers, https_only=True)
         if answer.get("errcode", 0) != 0:
             raise ChannelError(f"WeCom errcode {answer.get('errcode')}: {answer.get('errmsg', '')}",
                                throttled=answer.get("errcode") == 45009)
@@ -128,11 +139,13 @@ def _send_email(settings: dict[str, Any], secret: str | None, delivery: Any) -> 
     message["Message-ID"] = make_msgid(idstring=delivery.idempotency_key, domain="wanggetong")
     message.set_content(delivery.body or delivery.title)
     try:
-        with smtplib.SMTP(settings["host"], int(settings.get("port") or 25), timeout=TIMEOUT) as smtp:
+        with outbound.smtp_connection(settings["host"], int(settings.get("port") or 25), timeout=TIMEOUT) as smtp:
             if settings.get("starttls"):
                 smtp.starttls()
             if settings.get("username") and secret:
                 smtp.login(settings["username"], secret)
             smtp.send_message(message)
+    except outbound.OutboundRefused as err:
+        raise ChannelError(err.reason, permanent=err.permanent) from None
     except (smtplib.SMTPException, OSError) as err:
         raise ChannelError(f"SMTP: {type(err).__name__}: {err}") from None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import secrets
 from pathlib import Path
@@ -23,6 +24,10 @@ def _secret_key() -> str:
     return path.read_text().strip()
 
 
+def _int(name: str, default: int) -> int:
+    return int(os.environ.get(name) or default)
+
+
 def from_env() -> dict[str, Any]:
     database_url = os.environ.get("DATABASE_URL") or f"sqlite:///{INSTANCE / 'wanggetong.sqlite'}"
     return {
@@ -35,13 +40,30 @@ def from_env() -> dict[str, Any]:
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": os.environ.get("SESSION_COOKIE_SECURE", "0") == "1",
+        # Strict-Transport-Security on answers served over HTTPS (a year; 0 sends none)
+        "HSTS_MAX_AGE": int(os.environ.get("HSTS_MAX_AGE", 365 * 24 * 3600)),
         "BABEL_DEFAULT_LOCALE": "zh_CN",
         "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",
         "LANGUAGES": ["zh_CN", "en"],
         "MAX_CONTENT_LENGTH": int(os.environ.get("MAX_CONTENT_LENGTH", 20 * 1024 * 1024)),
         "WTF_CSRF_TIME_LIMIT": None,
+        # server-side sessions (saas.auth): staff hold personal data of many residents, so their sessions
+        # end sooner; a session idle longer than its idle lifetime, or older than its absolute one, is over
+        "SESSION_STAFF_IDLE_MINUTES": _int("SESSION_STAFF_IDLE_MINUTES", 60),
+        "SESSION_STAFF_ABSOLUTE_MINUTES": _int("SESSION_STAFF_ABSOLUTE_MINUTES", 12 * 60),
+        "SESSION_CITIZEN_IDLE_MINUTES": _int("SESSION_CITIZEN_IDLE_MINUTES", 7 * 24 * 60),
+        "SESSION_CITIZEN_ABSOLUTE_MINUTES": _int("SESSION_CITIZEN_ABSOLUTE_MINUTES", 30 * 24 * 60),
+        # the cookie itself lives no longer than the longest session
+        "PERMANENT_SESSION_LIFETIME": dt.timedelta(minutes=_int("SESSION_CITIZEN_ABSOLUTE_MINUTES", 30 * 24 * 60)),
+        # proxies in front of the app whose X-Forwarded-For / X-Forwarded-Proto are believed (werkzeug's
+        # ProxyFix): 0, the default, believes none and keys limits on the connecting address
+        "TRUSTED_PROXY_HOPS": _int("TRUSTED_PROXY_HOPS", 0),
+        # limits keyed on what is attacked (saas.throttle): an account's password, a phone's codes across the
+        # whole deployment; the address limits are a coarse outer bound for many people behind one NAT
         "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT", "10 per minute"),
-        "PHONE_CODE_RATE_LIMIT": os.environ.get("PHONE_CODE_RATE_LIMIT", "5 per hour"),
+        "LOGIN_ADDRESS_RATE_LIMIT": os.environ.get("LOGIN_ADDRESS_RATE_LIMIT", "300 per minute"),
+        "PHONE_CODE_RATE_LIMIT": os.environ.get("PHONE_CODE_RATE_LIMIT", "1 per minute;5 per hour"),
+        "PHONE_CODE_ADDRESS_RATE_LIMIT": os.environ.get("PHONE_CODE_ADDRESS_RATE_LIMIT", "60 per minute;600 per hour"),
         "API_TITLE": "Wanggetong API",
         "API_VERSION": "v1",
         "OPENAPI_VERSION": "3.1.0",
@@ -49,5 +71,15 @@ def from_env() -> dict[str, Any]:
         "OPENAPI_JSON_PATH": "openapi.json",
         "OPENAPI_SWAGGER_UI_PATH": "docs",
         "OPENAPI_SWAGGER_UI_URL": "/static/vendor/swagger-ui/",
+        # hosts or networks (CIDR) the operator admits as outbound targets despite being internal, e.g. an
+        # intranet SMS gateway (`saas.outbound`); a district's settings can never widen this
+        "OUTBOUND_ALLOW": os.environ.get("OUTBOUND_ALLOW", ""),
+        # where links sent by SMS point (set-password links); without it, the address the request came to
+        "PUBLIC_BASE_URL": os.environ.get("PUBLIC_BASE_URL", ""),
+        "PASSWORD_LINK_HOURS": int(os.environ.get("PASSWORD_LINK_HOURS", 72)),
+        # the platform's SMS gateway, for districts that have not configured their own (a new district's admin)
+        "PLATFORM_SMS_URL": os.environ.get("PLATFORM_SMS_URL", ""),
+        "PLATFORM_SMS_TOKEN": os.environ.get("PLATFORM_SMS_TOKEN", ""),
+        "PLATFORM_SMS_SIGN": os.environ.get("PLATFORM_SMS_SIGN", ""),
         "SEED_DEMO": os.environ.get("SEED_DEMO", "0") == "1",
     }

@@ -11,7 +11,8 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import Flask, abort, g, jsonify, render_template, request
-from werkzeug.exceptions import BadRequest, HTTPException, InternalServerError
+from flask_babel import gettext as _
+from werkzeug.exceptions import BadRequest, HTTPException, InternalServerError, ServiceUnavailable
 
 from saas import db
 from saas.api import ERROR_CODES
@@ -54,8 +55,11 @@ def handle_http_exception(error: HTTPException) -> Any:
     headers = dict(data.get("headers") or {})
     if status == 429:
         headers.update(getattr(error, "headers", None) or {})
-    if error.response is not None and status in (301, 302, 303, 307, 308):
+    if error.response is not None and status in (301, 302, 303, 307, 308, 429):
+        # a redirect, or a door's own answer to a refused request (saas.throttle: the form again, with the wait)
         return error.response
+    if status == 429 and not data.get("message"):
+        data = {**data, "message": _refused_message()}
     if wants_json():
         response = jsonify(error_payload(status, data))
         response.status_code = status
@@ -64,6 +68,47 @@ def handle_http_exception(error: HTTPException) -> Any:
     payload = error_payload(status, data)
     html = render_template("errors/error.html", status=status, message=payload["message"], tenant=g.get("tenant"))
     return html, status, headers
+
+
+def _refused_message() -> str | None:
+    """How long a throttled request must wait, from the limit it broke (saas.throttle)."""
+    from flask_babel import ngettext
+
+    from saas.extensions import limiter
+    from saas.throttle import wait_seconds
+
+    breached = [lim for lim in limiter.current_limits if lim.breached]
+    if not breached:
+        return None
+    wait = max(wait_seconds(lim) for lim in breached)
+    return ngettext("Too many attempts. Try again in %(num)d second.",
+                    "Too many attempts. Try again in %(num)d seconds.", wait)
+
+
+class TenantSuspended(ServiceUnavailable):
+    """The platform suspended the district: every one of its paths answers this, its data untouched.
+
+    503, not 403: the refusal is about the district's service, not about the person asking (a 403 would tell a
+    grid worker they lack a permission their admin could grant), it is temporary, and API and Open311 clients
+    and crawlers read 503 as "come back later" where they would drop a resource that answered 403 or 404.
+    """
+
+    def __init__(self, name: str):
+        super().__init__()
+        self.district = name
+
+
+def handle_suspended(error: TenantSuspended) -> Any:
+    db.session.rollback()
+    message = _("%(name)s is suspended on this platform for now. Its data is kept; please contact the district "
+                "office or try again later.", name=error.district)
+    headers = {"Cache-Control": "no-store"}
+    if wants_json():
+        response = jsonify({"code": "tenant_suspended", "message": message})
+        response.status_code = 503
+        response.headers.update(headers)
+        return response
+    return render_template("errors/suspended.html", district=error.district, message=message), 503, headers
 
 
 def handle_bad_value(error: sa.exc.DataError) -> Any:
@@ -91,6 +136,7 @@ def handle_unexpected(error: Exception) -> Any:
 
 
 def init_app(app: Flask) -> None:
+    app.register_error_handler(TenantSuspended, handle_suspended)
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(sa.exc.DataError, handle_bad_value)
     app.before_request(refuse_nul_bytes)

@@ -44,8 +44,12 @@ def run_for_tenant(app: Flask, module_key: str, job_name: str, tenant_id: int) -
     job = find_job(app, module_key, job_name)
     with app_context(app):
         session = db.session()
+        from tenants.models import Tenant
+
         with db.tenant_context(tenant_id):
-            if module_key not in enabled_keys(session):
+            tenant = session.get(Tenant, tenant_id)
+            # asked again when the job runs: the district may have been suspended since it was queued
+            if tenant is None or not tenant.active or module_key not in enabled_keys(session):
                 session.rollback()
                 return False
             resolve(job.func)(tenant_id)

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 from flask_babel import gettext as _
 
-from saas import audit, secrets
+from saas import audit, secrets, wording
 from saas.channels import SETTINGS_SCHEMAS
 from saas.db import utcnow
 from saas.i18n import localize_errors
@@ -121,11 +121,8 @@ def template_overrides(session: so.Session) -> dict[tuple[str, str], NoticeTempl
 
 def save_template(session: so.Session, actor: Any, templates: dict[str, NoticeTemplate], kind: str, locale: str,
                   title: str, body: str) -> None:
-    """A district's own wording; an empty title goes back to the default. The text must be valid Jinja."""
-    from jinja2 import TemplateSyntaxError
-
-    from saas.notify import _sandbox
-
+    """A district's own wording; an empty title goes back to the default. The text must keep the wording's rules
+    (`saas.wording`: placeholders, conditions and simple filters, bounded work)."""
     if kind not in templates:
         raise SettingsRefused({"kind": _("Unknown kind of notice.")})
     if locale not in ("zh_CN", "en"):
@@ -138,9 +135,9 @@ def save_template(session: so.Session, actor: Any, templates: dict[str, NoticeTe
         errors["body"] = _("At most %(n)s characters.", n=2000)
     for name, text in (("title", title), ("body", body)):
         try:
-            _sandbox.parse(text)
-        except TemplateSyntaxError as err:
-            errors[name] = _("The placeholders are not written correctly: %(error)s", error=err.message or "")
+            wording.check(text)
+        except wording.WordingRefused as err:
+            errors[name] = err.message
     if errors:
         raise SettingsRefused(errors)
     row = template_overrides(session).get((kind, locale))

@@ -13,6 +13,7 @@ import dataclasses
 import datetime as dt
 import functools
 import hashlib
+import json
 import logging
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -21,8 +22,9 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
-from jinja2.sandbox import SandboxedEnvironment
 
+from saas import secrets as secrets_at_rest
+from saas import wording
 from saas.db import Base, TenantScoped, utcnow
 
 log = logging.getLogger("saas.notify")
@@ -53,12 +55,23 @@ class NoticeTemplate:
     channels: tuple[str, ...] = ()
     urgent: bool = False
     robot: bool = False  # also posted to the district's group robots
+    # context keys whose values are secrets (a phone code): they reach the gateway and nothing else
+    secrets: tuple[str, ...] = ()
+    inbox_title: Any = None  # what the inbox says instead, for a notice with secrets
 
 
 KERNEL_NOTICES = (
     NoticeTemplate("auth.phone_code", _l("Verification code"),
-                   _l("Your verification code is {{ code }}, valid for 10 minutes."), channels=("sms",), urgent=True),
+                   _l("Your verification code is {{ code }}, valid for 10 minutes."), channels=("sms",), urgent=True,
+                   secrets=("code",), inbox_title=_l("A verification code was sent to your phone.")),
+    NoticeTemplate("auth.password_link", _l("Set-password link"),
+                   _l("{{ district }}: set your password"),
+                   _l("Open {{ link }} within {{ hours }} hours to set your password for Wanggetong. "
+                      "The link works once."), channels=("sms",), urgent=True,
+                   secrets=("link",), inbox_title=_l("A link to set your password was sent to your phone.")),
 )
+
+SECRET_MASK = "******"  # noqa: S105 - what stored and logged text shows in place of a secret
 
 
 class Notification(TenantScoped, Base):
@@ -106,6 +119,52 @@ class Delivery(TenantScoped, Base):
     sent_at: so.Mapped[dt.datetime | None]
     last_error: so.Mapped[str | None] = so.mapped_column(sa.String(500))
     digest_of: so.Mapped[list[Any] | None] = so.mapped_column(sa.JSON)
+    # a notice with a secret (a phone code): `title` and `body` show it masked, the message as sent is kept
+    # Fernet-encrypted in `sealed_enc` until the delivery ends (sent, dead, discarded, dropped), then wiped
+    sealed: so.Mapped[bool] = so.mapped_column(default=False, server_default=sa.false())
+    sealed_enc: so.Mapped[str | None] = so.mapped_column(sa.Text)
+
+    def outgoing(self) -> Outgoing:
+        """The message as the channel sends it: with its secret, decrypted here and nowhere else."""
+        title, body, hidden = self.title, self.body, ()
+        if self.sealed:
+            plain = secrets_at_rest.decrypt(self.sealed_enc)
+            if plain is None:
+                raise SecretGone(self.id)
+            message = json.loads(plain)
+            title, body, hidden = message["title"], message["body"], tuple(message["secrets"])
+        return Outgoing(channel=self.channel, address=self.address, title=title, body=body,
+                        idempotency_key=self.idempotency_key, secrets=hidden)
+
+
+@dataclasses.dataclass(frozen=True)
+class Outgoing:
+    """One message handed to a channel; it lives in memory only."""
+
+    channel: str
+    address: str
+    title: str
+    body: str
+    idempotency_key: str
+    secrets: tuple[str, ...] = ()
+
+    def scrub(self, text: str) -> str:
+        """`text` (a gateway's error, say) with this message's secrets masked, fit for a log or a table."""
+        for value in self.secrets:
+            if value:
+                text = text.replace(value, SECRET_MASK)
+        return text
+
+
+class SecretGone(Exception):
+    """A sealed delivery whose secret was wiped (it ended once already) or cannot be read with today's key."""
+
+
+@sa.event.listens_for(Delivery.status, "set")
+def _wipe_when_final(target: Delivery, value: str, _old: Any, _initiator: Any) -> None:
+    """A delivery that ends keeps no secret: whoever ends it, the worker or the district admin."""
+    if value in FINAL:
+        target.sealed_enc = None
 
 
 class NoticePreference(TenantScoped, Base):
@@ -149,8 +208,6 @@ class ChannelConfig(TenantScoped, Base):
 
 # --- templates ------------------------------------------------------------------------------------
 
-_sandbox = SandboxedEnvironment(autoescape=False)
-
 
 def templates(registry: Iterable[Any]) -> dict[str, NoticeTemplate]:
     """Every notice kind: the kernel's and those the switched-on or -off modules declare."""
@@ -162,8 +219,9 @@ def templates(registry: Iterable[Any]) -> dict[str, NoticeTemplate]:
 
 @functools.lru_cache(maxsize=512)
 def _compiled(text: str) -> Any:
-    """A notice's text compiled once per process (compiling cost ~50 times rendering it)."""
-    return _sandbox.from_string(text)
+    """A notice's text checked and compiled once per process (compiling cost ~50 times rendering it); a text that
+    breaks the wording's rules (`saas.wording`) raises WordingRefused and never runs."""
+    return wording.sandbox.from_string(wording.parse(text))
 
 
 def render(text: str, context: Mapping[str, Any], tz: str) -> str:
@@ -175,7 +233,10 @@ def render(text: str, context: Mapping[str, Any], tz: str) -> str:
         return str(value)
 
     try:
-        return _compiled(str(text)).render({"localtime": localtime, **context})
+        return wording.render(_compiled(str(text)), {"localtime": localtime, **context})
+    except wording.WordingRefused as err:  # stored before the rules, or a bound reached: fails at once, not a hang
+        log.warning("notice wording refused, the raw text is sent: %s", err.message)
+        return str(text)
     except Exception:  # a district's broken override must not lose the notice: send the raw text
         log.exception("notice template failed to render")
         return str(text)
@@ -238,7 +299,9 @@ def notify(
 
     `event_key` names the event (e.g. "case:123:dispatched"): the same event notified twice produces the
     same idempotency keys, so a retried request does not send twice. A notice on behalf of a module that
-    is switched off for the tenant is not written at all.
+    is switched off for the tenant is not written at all. The context keys a template names in `secrets` (a
+    phone code, a set-password link) are masked in the inbox, the outbox's text and the log; the outbox keeps
+    the message sealed for the worker that sends it.
     """
     from flask import current_app, has_app_context
 
@@ -261,30 +324,46 @@ def notify(
     recipients = _resolve(session, to if isinstance(to, Recipients) else to_user(to))
     context = dict(context or {})
     title_t, body_t = _wording(session, template, "zh_CN")
-    title = render(title_t, context, tenant.timezone)[:200]
-    body = render(body_t, context, tenant.timezone)
+    # what is stored and logged is rendered with every secret masked; the message itself, with the secret,
+    # is only ever stored encrypted in the outbox (`sealed`)
+    shown = {**context, **dict.fromkeys(template.secrets, SECRET_MASK)}
+    title = render(title_t, shown, tenant.timezone)[:200]
+    body = render(body_t, shown, tenant.timezone)
+    sealed = _seal(render(title_t, context, tenant.timezone)[:200], render(body_t, context, tenant.timezone),
+                   [str(context.get(k, "")) for k in template.secrets]) if template.secrets else None
+    inbox_title = title
+    if template.secrets and template.inbox_title is not None:
+        with force_locale("zh_CN"):
+            inbox_title = str(template.inbox_title)
     event = event_key or f"{kind}:{utcnow().isoformat()}:{id(context)}"
     configured = _configured_channels(session)
     chosen = _preferences(session, [user.id for user in recipients], template.kind)
     items = []
     for user in recipients:
-        item = Notification(user_id=user.id, kind=kind, title=title, body=body, url=url, urgent=is_urgent)
+        item = Notification(user_id=user.id, kind=kind, title=inbox_title, body="" if template.secrets else body,
+                            url=url, urgent=is_urgent)
         session.add(item)
         items.append(item)
         for channel in _channels_for(chosen.get(user.id), template):
             address = user.phone if channel == "sms" else getattr(user, "email", None)
             if channel in configured and address:
                 session.add(Delivery(channel=channel, kind=kind, module=module, user_id=user.id, address=address,
-                                     title=title, body=body, urgent=is_urgent,
-                                     idempotency_key=_key(event, channel, str(user.id))))
-    if template.robot:
+                                     title=title, body=body, urgent=is_urgent, sealed=sealed is not None,
+                                     sealed_enc=sealed, idempotency_key=_key(event, channel, str(user.id))))
+    if template.robot:  # a group robot is never told a secret: it gets the masked wording
         for channel in ROBOT_CHANNELS:
             if channel in configured:
                 session.add(Delivery(channel=channel, kind=kind, module=module, title=title, body=body,
                                      urgent=is_urgent, idempotency_key=_key(event, channel, "robot")))
     log.info("notice %s for %d people: %s", kind, len(items), title)
     session.info["outbox_dirty"] = True
+    session.info.setdefault("outbox_tenants", set()).add(tenant.id)
     return items
+
+
+def _seal(title: str, body: str, hidden: list[str]) -> str:
+    """The message as sent, with its secrets, encrypted with the kernel's Fernet key (saas.secrets)."""
+    return secrets_at_rest.encrypt(json.dumps({"title": title, "body": body, "secrets": hidden}, ensure_ascii=False))
 
 
 def _key(*parts: str) -> str:
@@ -292,7 +371,22 @@ def _key(*parts: str) -> str:
 
 
 def _configured_channels(session: so.Session) -> set[str]:
-    return set(session.scalars(sa.select(ChannelConfig.channel).where(ChannelConfig.enabled.is_(True))))
+    configured = set(session.scalars(sa.select(ChannelConfig.channel).where(ChannelConfig.enabled.is_(True))))
+    if platform_sms() is not None:
+        configured.add("sms")
+    return configured
+
+
+def platform_sms() -> dict[str, Any] | None:
+    """The platform's own SMS gateway (PLATFORM_SMS_URL): a district without a gateway of its own, a new one
+    above all, still gets its phone codes and set-password links."""
+    from flask import current_app, has_app_context
+
+    if not has_app_context() or not current_app.config.get("PLATFORM_SMS_URL"):
+        return None
+    return {"settings": {"url": current_app.config["PLATFORM_SMS_URL"],
+                         "sign_name": current_app.config.get("PLATFORM_SMS_SIGN") or ""},
+            "secret": current_app.config.get("PLATFORM_SMS_TOKEN") or None}
 
 
 def _preferences(session: so.Session, user_ids: list[int], kind: str) -> dict[int, tuple[str, ...]]:

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from flask import Blueprint, Flask, abort, current_app, g, jsonify, redirect, request, session, url_for
 
 from saas import db
+from saas.audit import action_label
 from saas.auth import login_required
 from saas.context import can, dashboard_widgets, enabled_modules, nav_entries, public_entries, registry
 from saas.db import utcnow
@@ -144,6 +145,7 @@ def _template_globals() -> dict[str, Any]:
         "enabled_modules": enabled_modules,
         "modules": registry,
         "locale": locale_code,
+        "action_label": action_label,
     }
 
 
@@ -156,6 +158,9 @@ def init_app(app: Flask) -> None:
 
     app.register_blueprint(bp)
     app.register_blueprint(auth_views.bp)
+    from saas import password_views
+
+    app.register_blueprint(password_views.bp)
     from saas import notice_views
 
     app.register_blueprint(notice_views.bp)
@@ -163,6 +168,9 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(import_views.bp)
     app.register_blueprint(settings_views.bp)
     app.register_blueprint(platform.bp)
+    from tenants import staff_passwords
+
+    app.register_blueprint(staff_passwords.bp)
     from saas import notice_api
     from saas.auth import api_login_required
     from saas.extensions import csrf

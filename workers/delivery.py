@@ -29,7 +29,16 @@ from flask import Flask
 from saas import channels, db, secrets
 from saas.db import utcnow
 from saas.modules import enabled_keys
-from saas.notify import BACKOFF, FINAL, MAX_ATTEMPTS, ROBOT_CHANNELS, ChannelConfig, Delivery
+from saas.notify import (
+    BACKOFF,
+    FINAL,
+    MAX_ATTEMPTS,
+    ROBOT_CHANNELS,
+    ChannelConfig,
+    Delivery,
+    SecretGone,
+    platform_sms,
+)
 from workers import queues
 from workers.app import app_context, get_app
 
@@ -186,6 +195,9 @@ def quiet_until(tenant: Any, now: dt.datetime) -> dt.datetime | None:
     return dt.datetime.combine(end_day, end, tz).astimezone(dt.UTC)
 
 
+
+
+
 def deliver(tenant_id: int, delivery_id: int, app: Flask | None = None) -> str:
     """Send one delivery. Idempotent: a delivery already sent, or being sent by another worker, is left alone."""
     from tenants.models import Tenant
@@ -201,8 +213,14 @@ def deliver(tenant_id: int, delivery_id: int, app: Flask | None = None) -> str:
             if row is None or row.status in FINAL:
                 session.rollback()
                 return "skipped"
+            tenant = session.get(Tenant, tenant_id)
+            if tenant is None or not tenant.active:
+                # a district suspended after the row was queued: it waits in the outbox until reactivated
+                row.status, row.queued_at = "pending", None
+                session.commit()
+                return "suspended"
             now = utcnow()
-            outcome = _attempt(session, row, session.get(Tenant, tenant_id), now)
+            outcome = _attempt(session, row, tenant, now)
             session.commit()
             return outcome
 
@@ -216,9 +234,14 @@ def _attempt(session: Any, row: Delivery, tenant: Any, now: dt.datetime) -> str:
         row.status, row.next_attempt_at = "pending", wait
         return "deferred"
     config = session.scalars(sa.select(ChannelConfig).where(ChannelConfig.channel == row.channel)).first()
-    if config is None or not config.enabled:
+    platform = platform_sms() if row.channel == "sms" and (config is None or not config.enabled) else None
+    if platform is not None:
+        settings, secret = platform["settings"], platform["secret"]
+    elif config is None or not config.enabled:
         row.status, row.last_error = "dead", "channel not configured"
         return "dead"
+    else:
+        settings, secret = config.settings or {}, secrets.decrypt(config.secret_enc)
     if row.channel in ROBOT_CHANNELS:
         recent = session.scalar(sa.select(sa.func.count()).select_from(Delivery).where(
             Delivery.channel == row.channel, Delivery.status == "sent",
@@ -227,13 +250,20 @@ def _attempt(session: Any, row: Delivery, tenant: Any, now: dt.datetime) -> str:
             row.status, row.next_attempt_at = "pending", now + dt.timedelta(minutes=1)
             return "throttled"
     try:
-        channels.send(row.channel, config.settings or {}, secrets.decrypt(config.secret_enc), row)
+        message = row.outgoing()
+    except SecretGone:
+        # its secret was wiped when it ended (a dead phone code retried by hand): a new code must be asked for
+        row.status, row.last_error = "dead", "secret wiped: ask for a new one"
+        return "dead"
+    try:
+        channels.send(row.channel, settings, secret, message)
     except channels.ChannelError as err:
         row.attempts += 1
-        row.last_error = str(err)[:500]
-        if row.attempts >= MAX_ATTEMPTS:
-            row.status = "dead"
-            log.warning("delivery %s dead after %s tries: %s", row.id, row.attempts, err)
+        error = message.scrub(str(err))  # a gateway may echo the text it was given
+        row.last_error = error[:500]
+        if row.attempts >= MAX_ATTEMPTS or err.permanent:  # permanent: an address the server may not reach
+            row.status = "dead"  # which wipes its secret (saas.notify)
+            log.warning("delivery %s dead after %s tries: %s", row.id, row.attempts, error)
             return "dead"
         row.status = "pending"
         row.next_attempt_at = now + BACKOFF[min(row.attempts, len(BACKOFF)) - 1]

@@ -4,6 +4,9 @@
  * sent, from htmx's upload progress events; once the file is sent the bar turns indeterminate and its
  * label says the server is checking. A file input with data-max-bytes refuses a file that is too large
  * before it is sent, with the message in data-too-large.
+ *
+ * Countdown: a button with data-wait="<seconds>" (a request refused by a rate limit) stays disabled and
+ * shows data-wait-text with "{s}" replaced by the seconds left, then gets its own label back.
  */
 (function () {
   "use strict";
@@ -56,6 +59,38 @@
     var form = uploadForm(evt.target);
     if (form) { form.removeAttribute("data-sending"); }
   });
+
+  function countDown(button) {
+    if (button.hasAttribute("data-counting")) { return; }
+    button.setAttribute("data-counting", "1");
+    var label = button.textContent;
+    var template = button.getAttribute("data-wait-text") || "{s}";
+    var left = parseInt(button.getAttribute("data-wait"), 10) || 0;
+    function tick() {
+      if (!button.isConnected) { return; }
+      if (left <= 0) {
+        button.textContent = label;
+        button.disabled = false;
+        button.removeAttribute("data-wait");
+        button.removeAttribute("data-counting");
+        return;
+      }
+      button.disabled = true;
+      button.textContent = template.replace("{s}", String(left));
+      left -= 1;
+      window.setTimeout(tick, 1000);
+    }
+    tick();
+  }
+
+  function startCountdowns(root) {
+    var buttons = (root && root.querySelectorAll ? root : document).querySelectorAll("button[data-wait]");
+    Array.prototype.forEach.call(buttons, countDown);
+    if (root && root.matches && root.matches("button[data-wait]")) { countDown(root); }
+  }
+
+  document.addEventListener("DOMContentLoaded", function () { startCountdowns(document); });
+  document.addEventListener("htmx:load", function (evt) { startCountdowns(evt.target); });
 
   document.addEventListener("change", function (evt) {
     var input = evt.target;

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import redis
 
-from saas import notice_settings
+from saas import config, notice_settings
 from tests.workers.receiver import Receiver
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -28,9 +28,19 @@ def receiver() -> Iterator[Receiver]:
     r.stop()
 
 
+# The receivers listen on loopback, which the kernel's judge of outbound addresses (`saas.outbound`) refuses:
+# the tests admit it the way an operator admits an intranet gateway, in the app's configuration
+LOCAL_RECEIVERS = "127.0.0.1"
+
+
+def admit_local_receivers(app: Any) -> None:
+    app.config["OUTBOUND_ALLOW"] = LOCAL_RECEIVERS
+
+
 @pytest.fixture
 def channel(factory: Any) -> Any:
     def configure(tenant: Any, name: str, url: str, secret: str = "", **extra: Any) -> None:
+        admit_local_receivers(factory.app)
         with factory.as_tenant(tenant) as s:
             notice_settings.save_channel(s, None, name, {"url": url, "secret": secret, **extra}, True)
             s.commit()
@@ -94,7 +104,8 @@ def worker_env(app: Any, redis_url: str) -> dict[str, str]:
         "MIGRATE_DATABASE_URL": app.config["MIGRATE_DATABASE_URL"],
         "REDIS_URL": redis_url,
         "SECRET_KEY": app.config["SECRET_KEY"],
-        "WGT_INSTANCE": str(ROOT / "instance"),
+        "OUTBOUND_ALLOW": app.config.get("OUTBOUND_ALLOW") or "",
+        "WGT_INSTANCE": str(config.INSTANCE),  # the test process's own (one per xdist worker)
         "PYTHONPATH": str(ROOT),
     }
 

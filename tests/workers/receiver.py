@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import sys
 import threading
-import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -22,7 +21,9 @@ class Receiver:
         self.delivered: dict[str, dict[str, Any]] = {}  # idempotency key -> first request
         self.mode = "ok"  # ok | fail | hang | dingtalk-throttle
         self.arrived = 0  # requests that reached the receiver, answered or not
-        self.hang_seconds = 30.0
+        self.hang_seconds = 30.0  # the longest a hung request waits for `release`
+        self.release = threading.Event()  # set: hung requests are answered now
+        self.changed = threading.Condition(self.lock)  # notified on every arrival and every answer
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.server.daemon_threads = True
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
@@ -36,8 +37,15 @@ class Receiver:
         return self
 
     def stop(self) -> None:
+        self.release.set()
         self.server.shutdown()
         self.server.server_close()
+
+    def wait_for(self, predicate: Any, timeout: float = 30.0) -> None:
+        """Wait until `predicate()` holds (checked on each arrival and answer), at most `timeout` seconds."""
+        with self.changed:
+            if not self.changed.wait_for(predicate, timeout):
+                raise AssertionError(f"the receiver did not see it within {timeout:.0f}s: {self.requests}")
 
     @property
     def duplicates(self) -> int:
@@ -56,17 +64,19 @@ class Receiver:
                 body = json.loads(self.rfile.read(length) or b"{}")
                 key = self.headers.get("Idempotency-Key", "")
                 mode = receiver.mode
-                with receiver.lock:
+                with receiver.changed:
                     receiver.arrived += 1
+                    receiver.changed.notify_all()
                 if mode == "hang":
-                    time.sleep(receiver.hang_seconds)
+                    receiver.release.wait(receiver.hang_seconds)
                 status = 500 if mode == "fail" else 200
                 record = {"path": self.path, "key": key, "body": body, "status": status,
                           "authorization": self.headers.get("Authorization")}
-                with receiver.lock:
+                with receiver.changed:
                     receiver.requests.append(record)
                     if status == 200 and key not in receiver.delivered:
                         receiver.delivered[key] = record
+                    receiver.changed.notify_all()
                 answer = {"errcode": 130101, "errmsg": "send too fast"} if mode == "dingtalk-throttle" else \
                     {"errcode": 0, "errmsg": "ok"}
                 data = json.dumps(answer).encode()
