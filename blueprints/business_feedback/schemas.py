@@ -1,0 +1,237 @@
+"""Field rules of business feedback, shared by the API and the pages (form posts load the same schemas)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import marshmallow as ma
+
+from blueprints.business_feedback.models import KINDS, RATINGS, SOURCE_GROUPS, STATES, URGENCIES
+from blueprints.business_feedback.services.enterprises import credit_code_error
+from saas.schemas import Id, Phone, Schema, Text
+
+CODE = ma.validate.Regexp(r"^[A-Za-z0-9_-]+$")
+FIRST_YEAR, LAST_YEAR = 2000, 2100
+
+
+class LocalDay(ma.fields.Date):
+    """A local day (YYYY-MM-DD) inside the calendar's range; empty means not given."""
+
+    def deserialize(self, value: Any, attr: str | None = None, data: Any = None, **kwargs: Any) -> Any:
+        if isinstance(value, str) and not value.strip():
+            value = None if self.allow_none else ma.missing
+        return super().deserialize(value, attr, data, **kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        from flask_babel import gettext as _
+
+        day = super()._deserialize(value.strip() if isinstance(value, str) else value, attr, data, **kwargs)
+        if not FIRST_YEAR <= day.year <= LAST_YEAR:
+            raise ma.ValidationError(_("Choose a date between %(first)s and %(last)s.", first=FIRST_YEAR,
+                                       last=LAST_YEAR))
+        return day
+
+
+class CheckedCreditCode(ma.fields.String):
+    """A unified social credit code; a wrong one is refused naming the check digit it should have."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        text = super()._deserialize(value, attr, data, **kwargs).strip().upper()
+        if not text:
+            return ""
+        error = credit_code_error(text)
+        if error is not None:
+            raise ma.ValidationError(error)
+        return text
+
+
+# --- items -------------------------------------------------------------------------------------------
+
+
+class FeedbackItemIn(Schema):
+    kind = ma.fields.String(required=True, validate=ma.validate.OneOf(KINDS))
+    area_code = Text(required=True, max_length=32, metadata={"description": "A business area's code"})
+    enterprise_id = Id(load_default=None, allow_none=True,
+                       metadata={"description": "An enterprise of the district; or give credit_code and name"})
+    credit_code = CheckedCreditCode(load_default="", metadata={"description": "统一社会信用代码"})
+    enterprise_name = Text(load_default="", max_length=100)
+    description = Text(required=True, max_length=4000, min_length=1)
+    urgency = ma.fields.String(load_default="normal", validate=ma.validate.OneOf(URGENCIES))
+    show_name = ma.fields.Boolean(load_default=False,
+                                  metadata={"description": "May the departments see the supervisor's name?"})
+
+
+class FeedbackTransitionIn(Schema):
+    action = ma.fields.String(required=True, validate=ma.validate.OneOf(
+        ("accept", "merge", "record", "decline", "answer", "rate", "close")))
+    version = ma.fields.Integer(required=True, strict=False, validate=ma.validate.Range(min=1, max=2**31 - 1))
+    note = Text(load_default="", max_length=2000)
+    department_ids = ma.fields.List(Id(), load_default=list, validate=ma.validate.Length(max=20))
+    deadline_days = ma.fields.Integer(load_default=None, allow_none=True, strict=False,
+                                      validate=ma.validate.Range(min=1, max=60))
+    into = Text(load_default="", max_length=32, metadata={"description": "merge: the other item's number"})
+    answer = Text(load_default="", max_length=4000)
+    rating = ma.fields.String(load_default=None, allow_none=True, validate=ma.validate.OneOf(RATINGS))
+
+
+class FeedbackCoordinationIn(Schema):
+    held_on = LocalDay(load_default=None, allow_none=True)
+    participants = Text(required=True, max_length=500, min_length=1)
+    outcome = Text(required=True, max_length=4000, min_length=1)
+
+
+class FeedbackItemFilter(Schema):
+    class Meta:
+        unknown = ma.EXCLUDE
+
+    state = ma.fields.String(load_default=None, validate=ma.validate.OneOf((*STATES, "open", "")))
+    kind = ma.fields.String(load_default=None, validate=ma.validate.OneOf((*KINDS, "")))
+    enterprise_id = Id(load_default=None)
+    before = Id(load_default=None)
+    limit = ma.fields.Integer(load_default=50, strict=False, validate=ma.validate.Range(min=1, max=200))
+
+
+class FeedbackAssignmentOut(Schema):
+    department_id = ma.fields.String()
+    department = ma.fields.String()
+    deadline_at = ma.fields.DateTime()
+    answer = ma.fields.String(allow_none=True)
+    answered_at = ma.fields.DateTime(allow_none=True)
+    answered_on_time = ma.fields.Boolean(allow_none=True)
+    overdue_level = ma.fields.Integer()
+
+
+class FeedbackItemOut(Schema):
+    id = ma.fields.String()
+    number = ma.fields.String()
+    kind = ma.fields.String()
+    kind_label = ma.fields.String()
+    area = ma.fields.String()
+    enterprise_id = ma.fields.String(allow_none=True)
+    enterprise = ma.fields.String()
+    credit_code = ma.fields.String()
+    description = ma.fields.String()
+    urgency = ma.fields.String()
+    show_name = ma.fields.Boolean()
+    supervisor_name = ma.fields.String(allow_none=True,
+                                       metadata={"description": "null when the item hides it from the reader"})
+    state = ma.fields.String()
+    state_label = ma.fields.String()
+    returned = ma.fields.Integer()
+    rating = ma.fields.String(allow_none=True)
+    rating_comment = ma.fields.String(allow_none=True)
+    created_at = ma.fields.DateTime()
+    version = ma.fields.Integer()
+    overdue = ma.fields.Boolean()
+    assignments = ma.fields.List(ma.fields.Nested(FeedbackAssignmentOut))
+    actions = ma.fields.List(ma.fields.String())
+
+
+class FeedbackEventOut(Schema):
+    id = ma.fields.String()
+    at = ma.fields.DateTime()
+    action = ma.fields.String()
+    label = ma.fields.String()
+    actor = ma.fields.String()
+    role = ma.fields.String()
+    from_state = ma.fields.String(allow_none=True)
+    to_state = ma.fields.String(allow_none=True)
+    note = ma.fields.String()
+    data = ma.fields.Dict()
+
+
+class FeedbackItemDetailOut(FeedbackItemOut):
+    timeline = ma.fields.List(ma.fields.Nested(FeedbackEventOut))
+
+
+class FeedbackItemPage(Schema):
+    items = ma.fields.List(ma.fields.Nested(FeedbackItemOut))
+    next = ma.fields.String(allow_none=True)
+
+
+# --- roster and enterprises ------------------------------------------------------------------------------
+
+
+class SupervisorIn(Schema):
+    user_id = Id(load_default=None, allow_none=True, metadata={"description": "An existing person; or name and phone"})
+    name = Text(load_default="", max_length=80)
+    phone = Phone(load_default=None, allow_none=True)
+    username = Text(load_default="", max_length=64)
+    kind_code = Text(required=True, max_length=32)
+    source_group = ma.fields.String(required=True, validate=ma.validate.OneOf(SOURCE_GROUPS))
+    sector = Text(load_default="", max_length=60)
+    area_code = Text(load_default="", max_length=64)
+    batch = Text(load_default="", max_length=40)
+    term_start = LocalDay(load_default=None, allow_none=True)
+    term_end = LocalDay(load_default=None, allow_none=True)
+
+
+class SupervisorPatch(Schema):
+    version = ma.fields.Integer(required=True, strict=False, validate=ma.validate.Range(min=1, max=2**31 - 1))
+    kind_code = Text(max_length=32, min_length=1)
+    source_group = ma.fields.String(validate=ma.validate.OneOf(SOURCE_GROUPS))
+    sector = Text(max_length=60)
+    area_code = Text(max_length=64)
+    batch = Text(max_length=40)
+    term_start = LocalDay()
+    term_end = LocalDay()
+
+
+class DismissalIn(Schema):
+    version = ma.fields.Integer(load_default=None, allow_none=True, strict=False,
+                                validate=ma.validate.Range(min=1, max=2**31 - 1))
+    reason = Text(required=True, max_length=200, min_length=1)
+    on = LocalDay(load_default=None, allow_none=True)
+
+
+class SupervisorOut(Schema):
+    id = ma.fields.String()
+    user_id = ma.fields.String()
+    name = ma.fields.String()
+    phone = ma.fields.String()
+    kind_code = ma.fields.String()
+    kind = ma.fields.String()
+    source_group = ma.fields.String()
+    sector = ma.fields.String()
+    area = ma.fields.String()
+    batch = ma.fields.String()
+    term_start = ma.fields.Date()
+    term_end = ma.fields.Date()
+    dismissed_on = ma.fields.Date(allow_none=True)
+    dismissal_reason = ma.fields.String(allow_none=True)
+    certificate_no = ma.fields.String()
+    status = ma.fields.String()
+    status_label = ma.fields.String()
+    version = ma.fields.Integer()
+
+
+class EnterpriseIn(Schema):
+    name = Text(required=True, max_length=100, min_length=1)
+    credit_code = CheckedCreditCode(required=True)
+    sector = Text(load_default="", max_length=60)
+    area_code = Text(load_default="", max_length=64)
+    contact_name = Text(load_default="", max_length=60)
+    contact_phone = Phone(load_default=None, allow_none=True)
+
+
+class EnterpriseOut(Schema):
+    id = ma.fields.String()
+    name = ma.fields.String()
+    credit_code = ma.fields.String()
+    sector = ma.fields.String()
+    area = ma.fields.String()
+    contact_name = ma.fields.String()
+    contact_phone = ma.fields.String(metadata={"description": "masked: 138****5678"})
+
+
+class FeedbackOverdueItemOut(Schema):
+    item_id = ma.fields.String()
+    number = ma.fields.String()
+    deadline_at = ma.fields.DateTime()
+    level = ma.fields.Integer()
+
+
+class FeedbackOverdueOut(Schema):
+    department_id = ma.fields.String()
+    department = ma.fields.String()
+    items = ma.fields.List(ma.fields.Nested(FeedbackOverdueItemOut))

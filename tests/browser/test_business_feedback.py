@@ -1,0 +1,75 @@
+"""营商环境监督 as 芦淞区's people live it: a supervisor on a 375 px phone submits, the office assigns, the market
+regulation bureau answers, the supervisor is not satisfied and the item goes back to the bureau, which never
+reads the supervisor's name. Accounts of the demo (blueprints/business_feedback/demo.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from playwright.sync_api import expect
+
+from tenants.demo import DEMO_PASSWORD
+from tests.browser.conftest import press
+
+pytestmark = pytest.mark.browser
+
+TENANT = "lusong"
+BASE = f"/t/{TENANT}/business_feedback"
+DEPARTMENT = "区市场监管局"
+
+
+def sign_in(page: Any, t: Callable[..., str], username: str) -> Any:
+    page.goto(f"/t/{TENANT}/login")
+    page.get_by_label(t("Username or phone number")).fill(username)
+    page.get_by_label(t("Password"), exact=True).fill(DEMO_PASSWORD)
+    press(page, page.get_by_role("button", name=t("Sign in"), exact=True))
+    page.wait_for_url(f"**/t/{TENANT}/")
+    return page
+
+
+def fits(page: Any) -> None:
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1"), page.url
+
+
+def test_a_supervisor_is_not_satisfied_and_the_item_goes_back_to_the_department(new_context, t):
+    phone = sign_in(new_context("phone").new_page(), t, "bf-sup3")
+    phone.goto(f"{BASE}/new")
+    fits(phone)
+    phone.get_by_label(t("Kind")).select_option("problem")
+    phone.get_by_label(t("Business area")).select_option(label="纳税")
+    phone.get_by_label(t("What happened, what is suggested")).fill("电子税务局申报时常卡顿，企业多次重填。")
+    press(phone, phone.get_by_role("button", name=t("Submit"), exact=True))
+    expect(phone.get_by_text(t("Waiting for triage"))).to_be_visible()
+    fits(phone)
+    item_url = phone.url
+    submitted_by = phone.locator("dt", has_text=t("Submitted by")).locator("xpath=following-sibling::dd[1]")
+    supervisor_name = submitted_by.inner_text().split(" · ")[0].strip()
+
+    office = sign_in(new_context("desktop").new_page(), t, "yingshang")
+    office.goto(item_url)
+    office.get_by_label(DEPARTMENT).check()
+    press(office, office.get_by_role("button", name=t("Accept and assign to departments")))
+    expect(office.get_by_text(t("At the departments"), exact=True).first).to_be_visible()
+
+    department = sign_in(new_context("phone").new_page(), t, "dept-market-handler")
+    department.goto(item_url)
+    fits(department)
+    department.get_by_label(t("Measures taken")).fill("已联系税务部门扩容申报系统。")
+    press(department, department.get_by_role("button", name=t("Answer with the measures taken")))
+    expect(department.get_by_text(t("Answered"), exact=True).first).to_be_visible()
+
+    phone.goto(item_url)
+    phone.get_by_label(t("Not satisfied")).check()
+    phone.get_by_label(t("Reason")).fill("高峰期仍然卡顿。")
+    press(phone, phone.get_by_role("button", name=t("Rate the answer")))
+    expect(phone.get_by_text(t("Sent back once"))).to_be_visible()
+    fits(phone)
+
+    department.goto(item_url)
+    expect(department.get_by_role("button", name=t("Answer with the measures taken"))).to_be_visible()
+    body = department.locator("main").inner_text()
+    assert "高峰期仍然卡顿" in body  # the reason reaches the department
+    assert supervisor_name
+    assert supervisor_name not in body  # the name does not
