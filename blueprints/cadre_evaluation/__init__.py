@@ -1,0 +1,67 @@
+"""千人评科长 (cadre evaluation): the module's manifest, its one public object."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+
+from saas.modules import ModuleSpec, NavEntry, PeriodicJob, Setting
+
+
+def _views():  # type: ignore[no-untyped-def]
+    from blueprints.cadre_evaluation.views import bp
+
+    return bp
+
+
+def _api():  # type: ignore[no-untyped-def]
+    from blueprints.cadre_evaluation.api import blp
+
+    return blp
+
+
+def _demo(session, tenant):  # type: ignore[no-untyped-def]
+    from blueprints.cadre_evaluation.demo import seed
+
+    seed(session, tenant)
+
+
+def _provision(session, tenant):  # type: ignore[no-untyped-def]
+    from blueprints.cadre_evaluation.services import provision
+
+    provision(session, tenant)
+
+
+module = ModuleSpec(
+    key="cadre_evaluation",
+    name_zh="千人评科长",
+    name_en="Cadre evaluation",
+    version="0.1.0",
+    description=_l("Rating campaigns for section chiefs: one anonymous ballot per person and target, receipts, "
+                   "results by channel and dimension."),
+    permissions={
+        "cadre_evaluation.manage": _l("Set up, open, close and publish rating campaigns and see their results"),
+    },
+    grants={"district_admin": ("cadre_evaluation.manage",)},
+    settings=(
+        Setting("onsite_weight", _l("Default weight of on-site rating (会议现场评), in percent"), int, 30, min=0,
+                max=100),
+        Setting("online_weight", _l("Default weight of online rating (网络在线评), in percent"), int, 40, min=0,
+                max=100),
+        Setting("department_weight", _l("Default weight of departmental rating (相关部门综合评), in percent"), int, 30,
+                min=0, max=100),
+        Setting("min_ballots", _l("Default minimum number of ballots before a target's score is shown"), int, 30,
+                min=1, max=10000),
+        Setting("batch_size", _l("Ballots moved together, shuffled, into the ballot box"), int, 20, min=1, max=1000),
+    ),
+    nav=(NavEntry("cadre_evaluation.home", _l("Cadre evaluation"), "cadre_evaluation.manage"),),
+    public_nav=(NavEntry("cadre_evaluation.public_list", _l("Rate section chiefs (千人评科长)")),),
+    jobs=(
+        PeriodicJob("move_ballots", "*/10 * * * *", "blueprints.cadre_evaluation.jobs:move_ballots",
+                    _l("Move waiting ballots into the ballot box in shuffled batches")),
+    ),
+    views=_views,
+    api=_api,
+    models="blueprints.cadre_evaluation.models",
+    provision=_provision,
+    demo=_demo,
+)
