@@ -1,0 +1,195 @@
+"""Elderly visits' JSON API under /api/v1/t/<tenant>/elderly_visits/ (flask-smorest; in the OpenAPI document).
+
+The operations call the services the pages call; a refusal answers through `answering` (422, 403, 404, 409).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import marshmallow as ma
+from flask import g, request
+from flask.views import MethodView
+
+from blueprints.elderly_visits import services
+from blueprints.elderly_visits.schemas import (
+    ActionIn,
+    EmergencyIn,
+    EmergencyOut,
+    ListFilter,
+    PersonIn,
+    PersonOut,
+    StepIn,
+    VisitIn,
+    VisitOut,
+)
+from blueprints.elderly_visits.web import actor, answering
+from saas import db
+from saas.api import Blueprint
+from saas.auth import require
+from saas.schemas import Schema
+
+blp = Blueprint("elderly_visits_api", __name__, description="为老服务 / Elderly visits")
+
+
+class PersonPage(Schema):
+    items = ma.fields.List(ma.fields.Nested(PersonOut))
+
+
+@blp.route("/people")
+class ElderlyPeople(MethodView):
+    @blp.arguments(ListFilter, location="query")
+    @blp.response(200, PersonPage)
+    @require("elderly_visits.view")
+    def get(self, filters: dict[str, Any]) -> dict[str, Any]:
+        """The residents one may see, by due date: `due` today, overdue, this week (default) or all"""
+        return {"items": services.list_people(db.session(), g.tenant, actor(), **filters)}
+
+    @blp.arguments(PersonIn)
+    @blp.response(201, PersonOut)
+    @require("elderly_visits.manage")
+    def post(self, data: dict[str, Any]) -> dict[str, Any]:
+        """Register a resident with their contacts; the grid worker must work in the resident's grid"""
+        with answering():
+            person = services.register_person(db.session(), g.tenant, actor(), data)
+        return services.person_out(db.session(), g.tenant, actor(), person)
+
+
+@blp.route("/people/<int:person_id>")
+class ElderlyPersonById(MethodView):
+    @blp.response(200, PersonOut)
+    @require("elderly_visits.view")
+    def get(self, person_id: int) -> dict[str, Any]:
+        """One resident; health notes, contacts and full numbers only for those who may see them (logged)"""
+        with answering():
+            person = services.get_person(db.session(), actor(), person_id)
+            out = services.person_out(db.session(), g.tenant, actor(), person, detail=True)
+        return out
+
+
+class VisitPage(Schema):
+    items = ma.fields.List(ma.fields.Nested(VisitOut))
+
+
+@blp.route("/people/<int:person_id>/visits")
+class ElderlyVisits(MethodView):
+    @blp.response(200, VisitPage)
+    @require("elderly_visits.view")
+    def get(self, person_id: int) -> dict[str, Any]:
+        """The resident's visits, newest first"""
+        session = db.session()
+        with answering(commit=False):
+            person = services.get_person(session, actor(), person_id)
+        visits = services.visits_of(session, person.id)
+        names = services.user_names(session, [v.visitor_id for v in visits])
+        cases = {n.visit_id: n.case_number for n in services.needs_of(session, person.id) if n.case_number}
+        return {"items": [services.visit_out(v, names, cases) for v in visits]}
+
+    @blp.arguments(VisitIn)
+    @blp.response(201, VisitOut)
+    @require("elderly_visits.visit")
+    def post(self, data: dict[str, Any], person_id: int) -> dict[str, Any]:
+        """Log a visit. `client_key` (or the `Idempotency-Key` header) sent again returns the visit already kept"""
+        if not data.get("client_key") and request.headers.get("Idempotency-Key"):
+            data["client_key"] = request.headers["Idempotency-Key"].strip()[:64]
+        session = db.session()
+        with answering():
+            visit = services.log_visit(session, g.tenant, actor(), person_id, data)
+            cases = {n.visit_id: n.case_number for n in services.needs_of(session, person_id) if n.case_number}
+            out = services.visit_out(visit, services.user_names(session, [visit.visitor_id]), cases)
+        return out
+
+
+class EmergencyPage(Schema):
+    items = ma.fields.List(ma.fields.Nested(EmergencyOut))
+
+
+class EmergencyFilter(Schema):
+    class Meta:
+        unknown = ma.EXCLUDE
+
+    open = ma.fields.Boolean(load_default=True)
+
+
+def _emergencies_out(rows: list[Any]) -> list[dict[str, Any]]:
+    session = db.session()
+    actions = services.actions_of(session, [e.id for e, _p in rows])
+    return [services.emergency_out(session, e, p, actions[e.id]) for e, p in rows]
+
+
+@blp.route("/emergencies")
+class Emergencies(MethodView):
+    @blp.arguments(EmergencyFilter, location="query")
+    @blp.response(200, EmergencyPage)
+    @require("elderly_visits.view")
+    def get(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Emergencies of the residents one sees, newest first (open ones only unless `open=false`)"""
+        return {"items": _emergencies_out(services.list_emergencies(db.session(), actor(), open_only=args["open"]))}
+
+
+@blp.route("/people/<int:person_id>/emergencies")
+class PersonEmergencies(MethodView):
+    @blp.arguments(EmergencyIn)
+    @blp.response(201, EmergencyOut)
+    @require("elderly_visits.emergency")
+    def post(self, data: dict[str, Any], person_id: int) -> dict[str, Any]:
+        """Raise an emergency: the community, the workers and the emergency contacts hear at once"""
+        with answering():
+            emergency = services.raise_emergency(db.session(), g.tenant, actor(), person_id, data)
+            person = services.get_person(db.session(), actor(), person_id)
+            out = services.emergency_out(db.session(), emergency, person, [])
+        return out
+
+
+def _one(emergency_id: int) -> dict[str, Any]:
+    emergency, person = services.get_emergency(db.session(), actor(), emergency_id)
+    return _emergencies_out([(emergency, person)])[0]
+
+
+@blp.route("/emergencies/<int:emergency_id>")
+class EmergencyById(MethodView):
+    @blp.response(200, EmergencyOut)
+    @require("elderly_visits.view")
+    def get(self, emergency_id: int) -> dict[str, Any]:
+        """One emergency with what was done"""
+        with answering(commit=False):
+            return _one(emergency_id)
+
+
+@blp.route("/emergencies/<int:emergency_id>/ack")
+class EmergencyAck(MethodView):
+    @blp.arguments(StepIn)
+    @blp.response(200, EmergencyOut)
+    @require("elderly_visits.view")
+    def post(self, data: dict[str, Any], emergency_id: int) -> dict[str, Any]:
+        """Take the emergency on (409 when someone else did just now)"""
+        with answering():
+            services.acknowledge_emergency(db.session(), actor(), emergency_id, data["version"])
+            out = _one(emergency_id)
+        return out
+
+
+@blp.route("/emergencies/<int:emergency_id>/actions")
+class EmergencyActions(MethodView):
+    @blp.arguments(ActionIn)
+    @blp.response(200, EmergencyOut)
+    @require("elderly_visits.view")
+    def post(self, data: dict[str, Any], emergency_id: int) -> dict[str, Any]:
+        """Record what was done (120 called, family told, accompanied to hospital); acting takes it on"""
+        with answering():
+            services.add_action(db.session(), actor(), emergency_id, data)
+            out = _one(emergency_id)
+        return out
+
+
+@blp.route("/emergencies/<int:emergency_id>/close")
+class EmergencyClose(MethodView):
+    @blp.arguments(StepIn)
+    @blp.response(200, EmergencyOut)
+    @require("elderly_visits.view")
+    def post(self, data: dict[str, Any], emergency_id: int) -> dict[str, Any]:
+        """Close the emergency with its outcome"""
+        with answering():
+            services.close_emergency(db.session(), actor(), emergency_id, data)
+            out = _one(emergency_id)
+        return out

@@ -1,0 +1,86 @@
+"""Elderly visits on a phone: the grid worker finds a resident overdue, logs the visit with a need that goes to the
+grid as a case, raises a fall; the community cadre takes the emergency on, records 120 and closes it."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Callable
+from typing import Any
+
+from playwright.sync_api import Page, expect
+
+from tests.browser.conftest import press
+from tests.browser.pages import assert_fits, assert_tappable
+from tests.plugin import ARTIFACTS
+
+T = Callable[..., str]
+TENANT = "wanbailin"
+BASE = f"/t/{TENANT}/elderly_visits"
+
+
+def test_a_worker_logs_a_visit_and_raises_a_fall_the_cadre_answers_it(
+    new_context: Callable[[str], Any], sign_in: Callable[..., Page], t: T,
+) -> None:
+    tag = secrets.token_hex(3)
+    gw = sign_in(new_context("phone").new_page(), "grid_worker", TENANT)
+    gw.goto(f"{BASE}/?due=overdue")
+    expect(gw.get_by_role("heading", level=1)).to_have_text(t("Elderly visits"))
+    assert_fits(gw)
+    row = gw.locator(".ev-person").filter(has_text="王秀兰")
+    expect(row).to_contain_text(re.compile(t("Overdue since %(day)s", day=r"\d{4}-\d{2}-\d{2}")))
+    button = row.get_by_role("button", name=t("Log a visit to %(name)s", name="王秀兰"))
+    assert_tappable(gw, button, 44)
+    press(gw, button)
+    expect(gw.get_by_role("heading", level=1)).to_contain_text(t("Log a visit"))
+    assert_fits(gw)
+    press(gw, gw.get_by_role("group", name=t("Mood")).get_by_label(t("Poor")))
+    press(gw, gw.get_by_text(t("Needs and risks found"), exact=True))
+    press(gw, gw.get_by_role("group", name=t("Needs")).get_by_label(t("Repairs at home")))
+    gw.get_by_label(t("About the need")).fill(f"厨房水龙头漏水（{tag}）")
+    press(gw, gw.get_by_label(t("The grid must act: open a grid case")))
+    gw.get_by_label(t("Notes")).fill("老人心情不好，多陪她聊了一会儿")
+    with gw.expect_navigation():
+        press(gw, gw.get_by_role("button", name=t("Save the visit"), exact=True))
+    expect(gw.get_by_role("status").first).to_contain_text(t("Visit logged."))
+    expect(gw.locator(".timeline").first).to_contain_text("老人心情不好")
+    expect(gw.locator("main")).to_contain_text(re.compile(r"XD-\d{8}-\d{4}"))
+    expect(gw.locator("main")).to_contain_text("高血压")  # the assigned worker reads the health notes
+    assert_fits(gw)
+
+    # a fall: the worker raises it from the resident's page
+    press(gw, gw.get_by_role("button", name=t("Raise an emergency"), exact=True))
+    press(gw, gw.get_by_label(t("A fall")))
+    gw.get_by_label(t("Details")).fill(f"老人在卫生间滑倒（{tag}）")
+    with gw.expect_navigation():
+        press(gw, gw.get_by_role("button", name=t("Raise the emergency"), exact=True))
+    expect(gw.get_by_role("heading", level=1)).to_contain_text(t("A fall"))
+    assert_fits(gw)
+
+    # the community cadre sees it at the top of the list and answers it
+    cadre = sign_in(new_context("phone").new_page(), "community_cadre", TENANT)
+    cadre.goto(f"{BASE}/emergencies")
+    link = cadre.get_by_role("link").filter(has_text="王秀兰").first
+    expect(link).to_contain_text(t("Raised"))
+    press(cadre, link)
+    expect(cadre.locator("main")).to_contain_text(tag)
+    with cadre.expect_navigation():
+        press(cadre, cadre.get_by_role("button", name=t("I am taking it on"), exact=True))
+    press(cadre, cadre.get_by_role("group", name=t("Record an action")).get_by_label(t("Called 120")))
+    with cadre.expect_navigation():
+        press(cadre, cadre.get_by_role("button", name=t("Record"), exact=True))
+    expect(cadre.locator(".timeline")).to_contain_text(t("Called 120"))
+    with cadre.expect_navigation():
+        press(cadre, cadre.get_by_role("button", name=t("Close the emergency"), exact=True))
+    expect(cadre.locator("main")).to_contain_text(t("Say how it ended."))  # an outcome is needed
+    cadre.get_by_label(t("How it ended")).fill("已送医，家属陪护")
+    with cadre.expect_navigation():
+        press(cadre, cadre.get_by_role("button", name=t("Close the emergency"), exact=True))
+    expect(cadre.locator("main")).to_contain_text("已送医，家属陪护")
+    assert_fits(cadre)
+    # pictures for people to look at (test-artifacts/screens/)
+    shots = ARTIFACTS / "screens"
+    shots.mkdir(parents=True, exist_ok=True)
+    cadre.screenshot(path=str(shots / "elderly-emergency-phone.png"), full_page=True)
+    gw.goto(f"{BASE}/?due=all")
+    gw.screenshot(path=str(shots / "elderly-list-phone.png"), full_page=True)
