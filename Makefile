@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 PORT   ?= 5000
 
-.PHONY: demo test install install-test assets translations chromium pdf services lint run bench
+.PHONY: demo test install install-test assets translations chromium pdf services lint run bench mutants
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -56,12 +56,20 @@ demo: install pdf
 	@echo "open http://127.0.0.1:$(PORT)/t/lusong/login  (admin / wgt-demo-2026)"
 	$(BIN)/flask --app wsgi demo run --port $(PORT)
 
+# in parallel: each xdist worker has its own databases (tests/plugin.py); the browser journeys stay on one worker
+TEST_WORKERS ?= 2
 test: install-test chromium pdf services
 	$(BIN)/ruff check .
-	$(BIN)/pytest -q -p no:cacheprovider
+	$(BIN)/pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadgroup
 
 lint:
 	$(BIN)/ruff check .
+
+# planted faults in the state machine, the tenant filter, auth and the outbox, each against its area's tests;
+# stops planting after MUTANTS_BUDGET seconds and writes the survival rate into docs/testing.md
+MUTANTS_BUDGET ?= 1800
+mutants: install-test services
+	$(BIN)/python scripts/mutants.py --budget $(MUTANTS_BUDGET) --write-docs
 
 # load figures as ratios to the bare stack (docs/performance.md); wrk from Debian drives the load
 bench: install services

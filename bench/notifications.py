@@ -41,6 +41,8 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
+# the receiver listens on loopback: admitted as an operator admits an intranet gateway (saas.outbound)
+LOCAL_RECEIVER = "127.0.0.1"
 OWNER_URL = os.environ.get("BENCH_NOTIFY_OWNER_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/wgt_bench_notify")
 APP_ROLE = "wgt_app"
 SECRET_KEY = "bench-notify-only-secret"  # noqa: S105 - a throwaway key for a throwaway database on loopback
@@ -166,7 +168,8 @@ def receiver_stats(url: str) -> dict[str, int]:
 
 def worker_env(owner_url: str, app_url: str, redis_url: str) -> dict[str, str]:
     return {**os.environ, "DATABASE_URL": app_url, "MIGRATE_DATABASE_URL": owner_url, "REDIS_URL": redis_url,
-            "SECRET_KEY": SECRET_KEY, "WGT_INSTANCE": str(ROOT / "instance"), "PYTHONPATH": str(ROOT)}
+            "SECRET_KEY": SECRET_KEY, "WGT_INSTANCE": str(ROOT / "instance"), "PYTHONPATH": str(ROOT),
+            "OUTBOUND_ALLOW": LOCAL_RECEIVER}
 
 
 def start_workers(procs: Processes, n: int, redis_url: str, env: dict[str, str], label: str, *,
@@ -549,7 +552,8 @@ def _run(args: argparse.Namespace, owner_url: str, app_url: str, tmp: Path, proc
 
     redis_server, redis_url = start_redis(procs, tmp)
     app = create_app({"DATABASE_URL": app_url, "MIGRATE_DATABASE_URL": owner_url, "DATABASE_APP_ROLE": APP_ROLE,
-                      "REDIS_URL": redis_url, "SECRET_KEY": SECRET_KEY, "RATELIMIT_ENABLED": False})
+                      "REDIS_URL": redis_url, "SECRET_KEY": SECRET_KEY, "RATELIMIT_ENABLED": False,
+                      "OUTBOUND_ALLOW": LOCAL_RECEIVER})
     migrate.upgrade(app)
     owner_engine = make_engine(owner_url)
     empty_tables(owner_engine)

@@ -308,6 +308,7 @@ def main(argv: list[str] | None = None) -> None:
         "MIGRATE_DATABASE_URL": owner.render_as_string(hide_password=False),
         "SECRET_KEY": common.SECRET_KEY,
         "LOGIN_RATE_LIMIT": "1000000 per minute",
+        "LOGIN_ADDRESS_RATE_LIMIT": "1000000 per minute",
         "WGT_INSTANCE": str(common.OUT / "instance"),
     }}
     bare_env = {**base_env, "BENCH_BARE_URL": common.app_url(owner)}

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, g, request
+from flask import Flask, appcontext_popped, appcontext_pushed, g, request
 from werkzeug.routing import IntegerConverter
 
 from saas import config as config_mod
@@ -31,10 +32,13 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         # the probe's switch (saas/db.py) would leave row-level security as the only line: never outside tests
         raise RuntimeError("TENANT_FILTER_DISABLED is honoured by the test suite only; refusing to start")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for handler in logging.getLogger().handlers:
+        if not any(isinstance(f, SecretPathFilter) for f in handler.filters):
+            handler.addFilter(SecretPathFilter())
 
     db.configure(app.config["DATABASE_URL"])
 
-    from saas import errors, extensions, i18n, shell
+    from saas import errors, extensions, i18n, shell, throttle
     from saas.modules import ModuleRegistry
     from saas.permissions import RoleBook
     from tenants import resolution
@@ -52,6 +56,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.config["RATELIMIT_STORAGE_URI"] = app.config["REDIS_URL"] or "memory://"
     app.config.setdefault("RATELIMIT_ENABLED", True)
     extensions.limiter.init_app(app)
+    throttle.init_app(app)
     extensions.api.init_app(app)
     errors.init_app(app)
     resolution.init_app(app)
@@ -59,27 +64,36 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from saas import auth
 
     app.before_request(auth.load_identity)
+    app.before_request(auth.require_password_change)
 
     @app.after_request
     def _kick_outbox(response: Any) -> Any:
         """Deliveries written by this request leave right away; the cron relay catches any left behind."""
         session = db.session()
         tenant = g.get("tenant")
-        if session.info.pop("outbox_dirty", False) and tenant is not None and response.status_code < 400:
+        # a platform page writes notices for the district it provisions: the tenants come from `notify`
+        tenant_ids = session.info.pop("outbox_tenants", set())
+        if session.info.pop("outbox_dirty", False) and tenant is not None:
+            tenant_ids.add(tenant.id)
+        if tenant_ids and response.status_code < 400:
             from workers.delivery import RelayUnavailable, relay_tenant
 
-            try:
-                relay_tenant(app, tenant.id)
-            except RelayUnavailable:
-                app.logger.warning("Redis unavailable; the outbox keeps the deliveries for the next relay")
-            except Exception:
-                session.rollback()
-                app.logger.exception("outbox relay after request failed; the cron relay retries")
+            for tenant_id in sorted(tenant_ids):
+                try:
+                    relay_tenant(app, tenant_id)
+                except RelayUnavailable:
+                    app.logger.warning("Redis unavailable; the outbox keeps the deliveries for the next relay")
+                except Exception:
+                    session.rollback()
+                    app.logger.exception("outbox relay after request failed; the cron relay retries")
         return response
+
+    appcontext_pushed.connect(db.context_pushed, app)
+    appcontext_popped.connect(db.context_popped, app)
 
     @app.teardown_appcontext
     def _close_session(_exc: BaseException | None) -> None:
-        db.session.remove()
+        db.end_context_session()
 
     @app.after_request
     def _security_headers(response: Any) -> Any:
@@ -90,6 +104,12 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         )
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
+        # over HTTPS only: the scheme the WSGI server reports, which takes X-Forwarded-Proto from configured
+        # proxies alone (gunicorn's --forwarded-allow-ips); a browser then refuses plain http for HSTS_MAX_AGE
+        max_age = int(app.config.get("HSTS_MAX_AGE") or 0)
+        if request.is_secure and max_age > 0:
+            response.headers.setdefault("Strict-Transport-Security", f"max-age={max_age}")
+        response.headers.pop("Server", None)  # the app names no server software (gunicorn's own: README)
         if g.get("user") is not None and request.path.startswith("/t/"):
             response.headers.setdefault("Cache-Control", "no-store")
         return response
@@ -101,6 +121,19 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
 
     cli.init_app(app)
     return app
+
+
+class SecretPathFilter(logging.Filter):
+    """A set-password link's token is in its path: request lines (the embedded server's) and errors that name the
+    path are logged with it blotted out."""
+
+    TOKEN = re.compile(r"(/password/)(?!set\b|forgot\b)[A-Za-z0-9_-]{16,}")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if "/password/" in message:
+            record.msg, record.args = self.TOKEN.sub(r"\1••••", message), None
+        return True
 
 
 class _IdConverter(IntegerConverter):

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -83,6 +84,29 @@ class CrossTenantWrite(RuntimeError):
 
 session: so.scoped_session[so.Session] = so.scoped_session(so.sessionmaker(expire_on_commit=False))
 _engines: dict[str, sa.Engine] = {}
+
+
+# how many app contexts are open on this thread: the scoped session belongs to the thread, so an app context
+# pushed inside another (a job run in-process after a request, a helper's block inside a test's block) shares
+# the outer one's session and must not close it under it; the outermost context closes it
+_open_contexts = threading.local()
+
+
+def context_pushed(_app: Any, **_kw: Any) -> None:
+    _open_contexts.depth = getattr(_open_contexts, "depth", 0) + 1
+
+
+def context_popped(_app: Any, **_kw: Any) -> None:
+    _open_contexts.depth = max(getattr(_open_contexts, "depth", 1) - 1, 0)
+
+
+def end_context_session() -> None:
+    """At an app context's teardown: close the thread's session when no outer app context still uses it.
+
+    Closing it in an inner context left the outer block holding a session that began a new transaction on
+    its next statement and was never closed again: a connection idle in transaction, holding its locks."""
+    if getattr(_open_contexts, "depth", 0) <= 1:
+        session.remove()
 
 
 def make_engine(url: str, **kw: Any) -> sa.Engine:
@@ -175,8 +199,29 @@ def _filter_switched_off() -> bool:
     return has_app_context() and current_app.testing and bool(current_app.config.get("TENANT_FILTER_DISABLED"))
 
 
+def _inserted_tenants(state: so.ORMExecuteState) -> set[Any]:
+    """The tenant ids an ORM INSERT statement names: in its VALUES, and in the parameter sets of a bulk insert."""
+    found: set[Any] = set()
+    rows: list[Any] = [getattr(state.statement, "_values", None) or {}]
+    rows += [row for group in getattr(state.statement, "_multi_values", ()) or () for row in group]
+    params = state.parameters
+    rows += [params] if isinstance(params, dict) else list(params or [])
+    for row in rows:
+        for key, value in (row.items() if isinstance(row, dict) else ()):
+            if getattr(key, "key", key) == "tenant_id":
+                found.add(getattr(value, "value", value))
+    return found
+
+
 @event.listens_for(so.Session, "do_orm_execute")
 def _scope_to_tenant(state: so.ORMExecuteState) -> None:
+    if state.is_insert:
+        # an INSERT statement skips the flush and its check: it may write the session's tenant only
+        tenant_id = state.session.info.get("tenant_id")
+        if (tenant_id is not None and any(_is_tenant_mapper(m) for m in state.all_mappers)
+                and not _filter_switched_off() and _inserted_tenants(state) - {tenant_id}):
+            raise CrossTenantWrite("an INSERT of another tenant's rows")
+        return
     if not (state.is_select or state.is_update or state.is_delete):
         return
     if state.execution_options.get("all_tenants"):

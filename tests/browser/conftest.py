@@ -15,6 +15,9 @@ from typing import Any
 import pytest
 from flask_babel import force_locale, gettext
 
+# imported, never `importorskip`: without Playwright the journeys must fail (a collection error), not vanish
+from playwright import sync_api
+
 from tenants.demo import DEMO_PASSWORD
 from tests.browser.live import (
     CHROMIUM,
@@ -25,8 +28,6 @@ from tests.browser.live import (
     live_server,
 )
 from tests.plugin import ARTIFACTS
-
-sync_api = pytest.importorskip("playwright.sync_api")
 
 
 @pytest.fixture(scope="session")

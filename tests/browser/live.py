@@ -80,6 +80,7 @@ def server_env(workdir: Path, database_url: str | None = None) -> dict[str, str]
         SECRET_KEY="browser-tests-" + os.urandom(8).hex(),
         # journeys sign in many times from one address; the limit itself is tested elsewhere
         LOGIN_RATE_LIMIT="1000 per minute",
+        PHONE_CODE_RATE_LIMIT="1000 per minute",
         PYTHONUNBUFFERED="1",
     )
     return env

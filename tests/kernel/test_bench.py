@@ -13,16 +13,24 @@ import sys
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
-from tests.plugin import PG_OWNER_URL
+from tests.plugin import PG_BASE_OWNER_URL, worker_database_url
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
 def bench_env(tmp_path):
-    owner = PG_OWNER_URL.rsplit("/", 1)[0] + "/wgt_bench_smoke"
-    return {**os.environ, "BENCH_OWNER_URL": owner, "BENCH_OUT": str(tmp_path)}
+    # a database of this run's own (the person's and the worker's name, and the process), dropped afterwards,
+    # so two people or two workers never seed over each other
+    owner = worker_database_url(PG_BASE_OWNER_URL, f"bench{os.getpid()}")
+    yield {**os.environ, "BENCH_OWNER_URL": owner, "BENCH_OUT": str(tmp_path)}
+    name = sa.make_url(owner).database
+    engine = sa.create_engine(sa.make_url(owner).set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    engine.dispose()
 
 
 def _run(env, *args):

@@ -171,6 +171,7 @@ def test_org_kinds_shown_with_a_variable_are_in_the_catalogue(source_messages):
     assert {kind for kind in ORG_KINDS if (kind, None) not in source_messages} == set()
 
 
+@pytest.mark.one_backend
 def test_app_reads_the_catalogues_from_saas_translations(app):
     """Flask-Babel finds the catalogue of each configured language where scripts/i18n.sh writes it."""
     with app.test_request_context("/"):
@@ -181,6 +182,7 @@ def test_app_reads_the_catalogues_from_saas_translations(app):
             assert _po_path(str(Locale.parse(lang))).exists()
 
 
+@pytest.mark.one_backend
 def test_pages_are_chinese_by_default(client, tenant_a):
     response = client.get("/t/alpha/login")
     assert response.status_code == 200
@@ -191,6 +193,7 @@ def test_pages_are_chinese_by_default(client, tenant_a):
     assert 'lang="zh-CN"' in response.get_data(as_text=True)
 
 
+@pytest.mark.one_backend
 def test_pages_are_english_after_switching_language(client, tenant_a):
     response = client.post("/lang", data={"lang": "en", "next": "/t/alpha/login"})
     assert response.status_code == 302
@@ -204,6 +207,7 @@ def test_pages_are_english_after_switching_language(client, tenant_a):
     assert "工作人员登录" in text_of(client.get("/t/alpha/login").get_data(as_text=True))
 
 
+@pytest.mark.one_backend
 def test_org_kinds_are_translated_on_the_org_page(client, factory, tenant_a, login_as):
     factory.unit(tenant_a, "street", "S01", name="京城路街道")
     factory.unit(tenant_a, "community", "C01", "S01", name="晋祠路社区")
@@ -214,6 +218,7 @@ def test_org_kinds_are_translated_on_the_org_page(client, factory, tenant_a, log
     assert "community" not in text
 
 
+@pytest.mark.one_backend
 def test_api_validation_errors_are_chinese_by_default(client, factory, tenant_a):
     token = factory.token(factory.user(tenant_a))
     response = client.post("/api/v1/t/alpha/grid_cases/categories", headers=bearer(token),
@@ -228,6 +233,7 @@ def test_api_validation_errors_are_chinese_by_default(client, factory, tenant_a)
     assert body["errors"]["colour"] == ["未知字段。"]
 
 
+@pytest.mark.one_backend
 def test_api_answers_in_english_when_asked(client, factory, tenant_a):
     token = factory.token(factory.user(tenant_a))
     response = client.post("/api/v1/t/alpha/grid_cases/categories",

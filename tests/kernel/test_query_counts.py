@@ -21,7 +21,7 @@ from saas.ids import new_id
 from saas.modules import ModuleSpec, Setting
 from tenants import services
 from tenants.models import RoleGrant, User
-from tests.plugin import bearer
+from tests.plugin import bearer, session_data
 
 SMALL, LARGE = 10, 400
 
@@ -106,8 +106,9 @@ def test_module_list_costs_the_same_whatever_the_number_of_modules(app, factory,
         other = _app_with(app, extra)
         client = other.test_client()
         if headers is None:
+            data = session_data(other, admin)
             with client.session_transaction() as sess:
-                sess["uid"], sess["tid"] = admin.id, admin.tenant_id
+                sess.update(data)
         counts.append(count_each(client, [url], headers)[url])
     db.session.remove()
     assert counts[0] == counts[1], f"{url}: {counts[0]} statements with 1 module, {counts[1]} with 5"

@@ -42,7 +42,7 @@ from saas.db import make_engine, tenant_tables
 from saas.notify import Delivery, notify
 from saas.schemas import mask_phone
 from tenants.models import PlatformOperator, Tenant, User
-from tests.plugin import Factory
+from tests.plugin import Factory, operator_session_data, session_data
 
 A_SLUG, B_SLUG = "alpha", "beta"
 WRONG_PASSWORD = "probe-wrong-password-1"
@@ -135,10 +135,11 @@ def build_world(app: Flask) -> World:
     a_rows, b_rows = tenant_rows(owner, a_people.tenant_id), tenant_rows(owner, b_people.tenant_id)
     a = _district(a_people, a_rows, b_rows)
     b = _district(b_people, b_rows, a_rows)
-    people = [Identity(role, _cookie(app, {"uid": uid, "tid": a.tenant_id}), token)
+    people = [Identity(role, _cookie(app, _signed_in(app, uid, a.tenant_id)), token)
               for role, (uid, token) in a_people.people.items()]
-    people += [Identity("platform_operator", _cookie(app, {"operator": operator_id})), Identity("anonymous")]
-    b_admin = Identity("B's admin", _cookie(app, {"uid": b_people.people["district_admin"][0], "tid": b.tenant_id}))
+    operator = _cookie(app, operator_session_data(app, operator_id))
+    people += [Identity("platform_operator", operator), Identity("anonymous")]
+    b_admin = Identity("B's admin", _cookie(app, _signed_in(app, b_people.people["district_admin"][0], b.tenant_id)))
     staged = _stage_import(app, b.slug, b_admin)
     b.tokens[:0] = staged
     b.private |= set(staged)
@@ -202,8 +203,8 @@ def _build_district(factory: Factory, slug: str, name_zh: str, mark: str, phone_
     secret = f"{slug}-sms-secret-{phone_head}"
     with factory.as_tenant(tenant) as s:
         admin = s.scalars(sa.select(User).where(User.id == users["district_admin"].id)).one()
-        # a gateway that refuses at once (the discard port): notices sent in-process fail fast and offline
-        notice_settings.save_channel(s, admin, "sms", {"url": f"http://127.0.0.1:9/{slug}-sms", "secret": secret,
+        # a gateway that is never there (.invalid never resolves): notices sent in-process fail fast and offline
+        notice_settings.save_channel(s, admin, "sms", {"url": f"http://sms.invalid/{slug}-sms", "secret": secret,
                                                        "sign_name": f"{mark}秘签名"}, True)
         for i, role in enumerate(("district_admin", "grid_worker", "citizen")):
             notify(s, users[role].id, "auth.phone_code", {"code": f"{mark}秘通知{i}"})
@@ -216,6 +217,12 @@ def _build_district(factory: Factory, slug: str, name_zh: str, mark: str, phone_
         s.commit()
     if "grid_cases" in registry:
         _grid_cases(factory, tenant, slug, mark, phone_head, users)
+    if "business_feedback" in registry:
+        _business_feedback(factory, tenant, slug, mark, users)
+    if "elderly_visits" in registry:
+        _elderly_visits(factory, tenant, slug, mark, phone_head, users)
+    if "cadre_evaluation" in registry:
+        _cadre_evaluation(factory, tenant, mark, phone_head, users)
     return _Built(tenant.id, slug, (tenant.name_zh, tenant.name_en), people, list(registry.keys()), [secret])
 
 
@@ -304,6 +311,143 @@ def _grid_cases(factory: Factory, tenant: Any, slug: str, mark: str, phone_head:
                                ("street_officer", "dispatch", {"department_code": f"{slug}-dept"}),
                                ("dept_handler", "take", {})):
         sent = step(who, sent, action, **extra)
+
+
+def _business_feedback(factory: Factory, tenant: Any, slug: str, mark: str, users: dict[str, Any]) -> None:
+    """The district's supervisor on the roster, an enterprise, items at triage, at the department (overdue, at
+    督办), answered and merged, made through the module's services (so every business_feedback table holds rows
+    of the district)."""
+    import datetime as dt
+
+    from stdnum.cn import uscc
+
+    from blueprints.business_feedback.models import Assignment
+    from blueprints.business_feedback.services import act, appoint_supervisor, record_coordination, submit_item
+    from blueprints.business_feedback.services.base import Actor
+    from blueprints.business_feedback.services.enterprises import add_enterprise
+    from blueprints.business_feedback.services.supervision import supervise_overdue
+    from tenants import services as tenant_services
+
+    book = factory.app.extensions["saas.roles"]
+    registry = factory.app.extensions["saas.modules"]
+    body = "91140100" + ("MA0A0001" if slug.startswith("a") else "MA0B0002") + "X"
+
+    def actor(s: Any, role: str) -> Actor:
+        return Actor(s.scalars(sa.select(User).where(User.id == users[role].id)).one(), book,
+                     frozenset(registry.keys()))
+
+    with factory.as_tenant(tenant) as s:
+        tenant_services.update_module_settings(s, registry, actor(s, "district_admin").user, "business_feedback",
+                                               {"item_prefix": f"{slug[:2].upper()}F",
+                                                "certificate_prefix": f"{mark}秘聘",
+                                                "supervision_prefix": f"{mark}秘督"})
+        office = actor(s, "business_office")
+        appoint_supervisor(s, tenant, office, {"user_id": users["supervisor"].id, "kind_code": "smart",
+                                               "source_group": "expert", "sector": f"{mark}秘行业",
+                                               "batch": f"{mark}秘批次"})
+        firm = add_enterprise(s, tenant, office, {"name": f"{mark}秘企业", "contact_name": f"{mark}秘联系人",
+                                                  "credit_code": body + uscc.calc_check_digit(body)})
+        dept = tenant_services.org_unit_by_code(s, f"{slug}-dept")
+        second = tenant_services.add_org_unit(s, None, kind="department", code=f"{slug}-dept2",
+                                              name=f"{mark}秘税务局", parent=tenant_services.district_root(s))
+        s.commit()
+        items = []
+        for i in range(4):
+            supervisor = actor(s, "supervisor")
+            items.append(submit_item(s, tenant, supervisor, {
+                "kind": "problem", "area_code": "start", "enterprise_id": firm.id, "urgency": "normal",
+                "description": f"{mark}秘反映{i}", "show_name": i % 2 == 0}))
+            s.commit()
+        office = actor(s, "business_office")
+        act(s, tenant, office, items[1].id, "accept", {"department_ids": [dept.id, second.id]})
+        act(s, tenant, office, items[2].id, "accept", {"department_ids": [dept.id]})
+        act(s, tenant, office, items[3].id, "merge", {"into": items[0].number})
+        s.commit()
+        record_coordination(s, tenant, actor(s, "business_office"), items[1].id,
+                            {"participants": f"{mark}秘参加人", "outcome": f"{mark}秘协商结果"})
+        act(s, tenant, actor(s, "dept_handler"), items[2].id, "answer", {"answer": f"{mark}秘答复"})
+        s.execute(sa.update(Assignment).where(Assignment.item_id == items[1].id)
+                  .values(deadline_at=dt.datetime.now(dt.UTC) - dt.timedelta(days=30)))
+        supervise_overdue(s, tenant, Actor.system(book, frozenset(registry.keys())))
+        s.commit()
+
+
+def _elderly_visits(factory: Factory, tenant: Any, slug: str, mark: str, phone_head: str,
+                    users: dict[str, Any]) -> None:
+    """A resident on the registry with health notes and a contact, a visit whose need became a grid case, an open
+    need and an emergency with an action, made through the module's services by the district's own people (the
+    grid worker's grant on the grid comes from `_grid_cases`)."""
+    import datetime as dt
+
+    from blueprints.elderly_visits import services as ev
+    from blueprints.elderly_visits.demo import resident_id
+    from saas.actors import Actor
+
+    book = factory.app.extensions["saas.roles"]
+    on = frozenset(factory.app.extensions["saas.modules"].keys())
+    with factory.as_tenant(tenant) as s:
+        admin = s.scalars(sa.select(User).where(User.id == users["district_admin"].id)).one()
+        worker = s.scalars(sa.select(User).where(User.id == users["grid_worker"].id)).one()
+        birth = dt.date(1940, 1, 1) + dt.timedelta(days=int(phone_head[-3:]))
+        person = ev.register_person(s, tenant, Actor(admin, book, on), {
+            "name": f"{mark}秘老人", "sex": "f", "birth_date": birth, "id_number": resident_id("110101", birth, 2),
+            "phone": f"{phone_head}7700", "grid_code": f"{slug}-grid", "place_code": f"{slug}-compound",
+            "room": f"{mark}秘房号", "address": f"{mark}秘老人地址", "categories": ["alone"], "living": f"{mark}秘居住",
+            "conditions": f"{mark}秘病情", "care_notes": f"{mark}秘照护", "worker_id": worker.id,
+            "backup_worker_id": None, "frequency_days": None, "consent": True, "consent_note": f"{mark}秘同意",
+            "contacts": [{"name": f"{mark}秘家属", "relation": f"{mark}秘关系", "phone": f"{phone_head}7701"}]})
+        by_worker = Actor(worker, book, on)
+        ev.log_visit(s, tenant, by_worker, person.id, {
+            "kind": "home", "health": "fair", "mood": "poor", "needs": ["repair"], "risks": ["fall"],
+            "notes": f"{mark}秘走访记录", "need_note": f"{mark}秘需求", "make_case": True, "visited_at": None,
+            "duration_min": 30, "client_key": f"{slug}-visit-key"})
+        ev.log_visit(s, tenant, by_worker, person.id, {
+            "kind": "phone", "health": "good", "mood": "good", "needs": ["company"], "risks": [],
+            "notes": f"{mark}秘电话", "need_note": f"{mark}秘陪聊", "make_case": False, "visited_at": None,
+            "duration_min": None, "client_key": None})
+        emergency = ev.raise_emergency(s, tenant, by_worker, person.id,
+                                       {"kind": "fall", "description": f"{mark}秘跌倒"})
+        ev.add_action(s, by_worker, emergency.id, {"kind": "called_120", "note": f"{mark}秘已呼叫", "version": None})
+        s.commit()
+
+
+def _cadre_evaluation(factory: Factory, tenant: Any, mark: str, phone_head: str, users: dict[str, Any]) -> None:
+    """An open campaign with a target, ballots in the box and one still waiting, and a draft campaign, made
+    through the module's services by the district admin."""
+    import datetime as dt
+
+    from blueprints.cadre_evaluation import services as ce
+    from saas.actors import Actor
+
+    book = factory.app.extensions["saas.roles"]
+    on = frozenset(factory.app.extensions["saas.modules"].keys())
+    with factory.as_tenant(tenant) as s:
+        admin = Actor(s.scalars(sa.select(User).where(User.id == users["district_admin"].id)).one(), book, on)
+        campaign = ce.create_campaign(s, tenant, admin, {
+            "name": f"{mark}秘评议活动", "period_start": dt.date(2023, 7, 1), "period_end": dt.date(2024, 6, 30),
+            "min_ballots": 1})
+        target = ce.add_target(s, tenant, admin, campaign.id, {"name": f"{mark}秘科长", "department": f"{mark}秘局",
+                                                               "section": f"{mark}秘科", "post": "科长",
+                                                               "duties": f"{mark}秘职责"})
+        ce.create_campaign(s, tenant, admin, {"name": f"{mark}秘草稿活动", "period_start": dt.date(2024, 7, 1),
+                                              "period_end": dt.date(2025, 6, 30)})
+        ce.transition(s, tenant, admin, campaign.id, "open")
+        s.commit()
+        levels = {d["key"]: "satisfied" for d in campaign.dimensions}
+        for i in range(2):
+            ce.submit_ballot(s, tenant, campaign.id, f"{phone_head}66{i:02d}", {target.id: levels})
+            s.commit()
+        ce.move_ballots(s, campaign, everything=True)
+        s.commit()
+        ce.submit_ballot(s, tenant, campaign.id, f"{phone_head}6699", {target.id: levels})
+        s.commit()
+
+
+def _signed_in(app: Flask, user_id: int, tenant_id: int) -> dict[str, Any]:
+    """A session cookie's data for a person, with the session opened on the server."""
+    from types import SimpleNamespace
+
+    return session_data(app, SimpleNamespace(id=user_id, tenant_id=tenant_id, kind="staff"))
 
 
 def _cookie(app: Flask, data: dict[str, Any]) -> str:
@@ -639,10 +783,24 @@ def report_form_published(rows: dict[str, list[dict[str, Any]]]) -> set[str]:
     return {v for v in out if v}
 
 
+def cadre_public_published(rows: dict[str, list[dict[str, Any]]]) -> set[str]:
+    """What cadre evaluation's public pages show anyone: the campaigns past their draft, by id (their address)
+    and name, and their targets (评议对象公示: name, department, section, post, duties, and the id that names
+    the target's fields in the rating form) (blueprints/cadre_evaluation/views.py)."""
+    shown = {c["id"]: c for c in rows.get("cadre_evaluation_campaigns", []) if c["state"] != "draft"}
+    out = {v for c in shown.values() for v in (str(c["id"]), c["name"])}
+    for t in rows.get("cadre_evaluation_targets", []):
+        if t["campaign_id"] in shown:
+            out |= {str(t["id"]), t["name"], t["department"], t["section"], t["post"], t["duties"]}
+    return {v for v in out if v}
+
+
 # doors (the probe's TENANT_DOORS) that show anyone what the district publishes, by endpoint
 DOOR_PUBLISHED: dict[str, Callable[[dict[str, list[dict[str, Any]]]], set[str]]] = {
     "grid_cases.report": report_form_published,
     "grid_cases.report_code": report_form_published,
+    **{f"cadre_evaluation.{door}": cadre_public_published
+       for door in ("public_list", "public", "send_code", "rate", "receipt")},
 }
 
 
