@@ -77,6 +77,8 @@ class RoleSpec:
     key: str
     name: LabelT
     permissions: tuple[str, ...] = ()
+    # the kinds of org unit the role may be held on (a grid worker on a grid); empty: any unit
+    unit_kinds: tuple[str, ...] = ()
 
 
 @dataclasses.dataclass(frozen=True)

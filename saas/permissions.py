@@ -29,15 +29,18 @@ KERNEL_PERMISSIONS = {
     "tenant.notices": _l("Configure notification channels and handle failed deliveries"),
 }
 
+# offices of the district: held on the district itself or on a department or its section
+_OFFICE = ("district", "department", "section")
+
 KERNEL_ROLES = (
-    RoleSpec("district_admin", _l("District admin"), tuple(KERNEL_PERMISSIONS)),
-    RoleSpec("business_office", _l("Business-environment office"), ("org.view",)),
-    RoleSpec("discipline_commission", _l("Discipline commission"), ("org.view",)),
-    RoleSpec("dept_handler", _l("Department handler"), ("org.view",)),
-    RoleSpec("street_officer", _l("Street officer"), ("org.view",)),
-    RoleSpec("community_cadre", _l("Community cadre"), ("org.view",)),
-    RoleSpec("grid_leader", _l("Grid leader"), ("org.view",)),
-    RoleSpec("grid_worker", _l("Grid worker"), ("org.view",)),
+    RoleSpec("district_admin", _l("District admin"), tuple(KERNEL_PERMISSIONS), ("district",)),
+    RoleSpec("business_office", _l("Business-environment office"), ("org.view",), _OFFICE),
+    RoleSpec("discipline_commission", _l("Discipline commission"), ("org.view",), _OFFICE),
+    RoleSpec("dept_handler", _l("Department handler"), ("org.view",), ("department", "section")),
+    RoleSpec("street_officer", _l("Street officer"), ("org.view",), ("street",)),
+    RoleSpec("community_cadre", _l("Community cadre"), ("org.view",), ("community",)),
+    RoleSpec("grid_leader", _l("Grid leader"), ("org.view",), ("grid",)),
+    RoleSpec("grid_worker", _l("Grid worker"), ("org.view",), ("grid",)),
     RoleSpec("supervisor", _l("Supervisor"), ()),
     RoleSpec("rater", _l("Rater"), ()),
     RoleSpec("resident", _l("Resident"), ()),

@@ -55,10 +55,10 @@ from saas.imports import (  # noqa: F401 - the kernel's contract, named here as 
 from saas.imports import ImportColumn as Column
 from saas.imports import norm as _norm
 from saas.permissions import RoleBook
-from saas.schemas import mask_phone
+from saas.schemas import Phone, Schema, Text, mask_phone
 from tenants import services
 from tenants.models import ORG_KIND_LABELS, ORG_PARENTS, OrgUnit, RoleGrant, User
-from tenants.views import OrgUnitForm, StaffForm
+from tenants.views import OrgUnitForm
 
 KINDS = ("org", "staff")
 PERMISSION = {"org": "org.manage", "staff": "people.manage"}
@@ -166,6 +166,17 @@ def _in_chunks(session: so.Session, stmt_for: Any, values: Iterable[str]) -> lis
     for i in range(0, len(values), _IN_CHUNK):
         out.extend(session.execute(stmt_for(values[i:i + _IN_CHUNK])).all())
     return out
+
+
+class StaffForm(Schema):
+    """A staff row: the unit named by its code, as spreadsheets carry it."""
+
+    name = Text(required=True, max_length=80)
+    phone = Phone(load_default=None)
+    username = Text(load_default="", max_length=64)
+    password = Text(load_default="", max_length=128)
+    role = Text(required=True, max_length=40)
+    unit_code = Text(required=True, max_length=64)
 
 
 class OrgRow(OrgUnitForm):
@@ -277,6 +288,8 @@ def check_staff(session: so.Session, book: RoleBook, raw_rows: list[RawRow]) -> 
         if unit_code and unit_code not in units:
             row_errors.append(RowError(line, _('Line %(line)s: unit code "%(code)s" does not exist.', line=line,
                                                code=unit_code)))
+        elif unit_code and role in book.roles and (fit := services.role_errors(book, role, units[unit_code][1])):
+            row_errors.append(RowError(line, _("Line %(line)s: %(problem)s", line=line, problem=fit["unit"])))
         phone, username, password = data.get("phone"), data.get("username") or None, data.get("password") or None
         if phone and phone in seen_phone:
             row_errors.append(RowError(line, _("Line %(line)s: phone number %(phone)s is already used on line "
@@ -410,8 +423,9 @@ def template_rows(kind: str, district_code: str) -> tuple[list[str], list[list[s
     headers = [c.header for c in COLUMNS[kind]]
     if kind == "org":
         return headers, [["街道", "demo-s1", "示范街道", district_code, ""],
-                         ["社区", "demo-s1-c1", "示范社区", "demo-s1", "1200"]]
-    return headers, [["张伟", "13800138000", "zhangwei", "网格员", "demo-s1-c1", ""],
+                         ["社区", "demo-s1-c1", "示范社区", "demo-s1", "1200"],
+                         ["网格", "demo-s1-c1-g1", "示范第一网格", "demo-s1-c1", ""]]
+    return headers, [["张伟", "13800138000", "zhangwei", "网格员", "demo-s1-c1-g1", ""],
                      ["李娜", "13912345678", "lina", "社区干部", "demo-s1-c1", "change-me-2026"]]
 
 

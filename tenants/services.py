@@ -21,7 +21,8 @@ from saas.auth import end_sessions, hash_password
 from saas.ids import new_id
 from saas.modules import ModuleRegistry, SettingsError, validate_settings
 from saas.permissions import RoleBook
-from tenants.models import ORG_PARENTS, ModuleSwitch, OrgUnit, RoleGrant, Tenant, User
+from saas.schemas import mask_phone
+from tenants.models import ORG_KIND_LABELS, ORG_PARENTS, ModuleSwitch, OrgUnit, RoleGrant, Tenant, User
 
 SLUG = re.compile(r"^[a-z][a-z0-9-]{1,39}$")
 RESERVED_SLUGS = {"api", "static", "platform", "admin", "open311", "healthz", "readyz", "lang"}
@@ -260,14 +261,59 @@ def add_staff(
     return user
 
 
-def role_errors(book: RoleBook, role: str) -> dict[str, str]:
-    return {} if role in book.roles else {"role": _("Unknown role.")}
+def staff_member(session: so.Session, user_id: int) -> User | None:
+    """A staff member of the district; anyone else's id (a resident, another district's person) is None."""
+    return session.scalars(sa.select(User).where(User.id == user_id, User.kind == "staff")).first()
+
+
+def update_staff(session: so.Session, actor: Any, user: User, *, name: str, phone: str | None) -> User:
+    """Correct a person's name and mobile number; a number held by someone else of the district is refused."""
+    phone = phone or None
+    if phone and phone != user.phone and session.scalars(
+            sa.select(User.id).where(User.phone == phone, User.id != user.id)).first() is not None:
+        raise ServiceError({"phone": _("This phone number is already registered in this district.")})
+    if not phone and not user.username:
+        raise ServiceError({"phone": _("Give a username or a phone number to sign in with.")})
+    # the audit keeps a number masked, as every page shows it
+    changed = (user.name, user.phone) != (name, phone)
+    before = {"name": user.name, "phone": mask_phone(user.phone) if user.phone else None}
+    after = {"name": name, "phone": mask_phone(phone) if phone else None}
+    user.name, user.phone = name, phone
+    session.flush()
+    if changed:
+        audit.record(session, actor, "user.update", "user", user.id, before=before, after=after)
+    return user
+
+
+def set_staff_active(session: so.Session, actor: Any, user: User, active: bool) -> None:
+    """Deactivate (they cannot sign in, every browser they are signed in on is signed out) or reactivate."""
+    if actor is not None and getattr(actor, "id", None) == user.id and not active:
+        raise ServiceError({"user": _("You cannot deactivate your own account.")})
+    if user.active == active:
+        return
+    user.active = active
+    session.flush()
+    audit.record(session, actor, "user.activate" if active else "user.deactivate", "user", user.id)
+    if not active:
+        end_sessions(user.id, reason="deactivated", s=session)
+
+
+def role_errors(book: RoleBook, role: str, unit_kind: str | None = None) -> dict[str, str]:
+    """Whether `role` exists and, given the kind of unit it would be held on, fits that kind of unit."""
+    spec = book.roles.get(role)
+    if spec is None:
+        return {"role": _("Unknown role.")}
+    if unit_kind is not None and spec.unit_kinds and unit_kind not in spec.unit_kinds:
+        return {"unit": _("A %(role)s is appointed on a %(kinds)s, not on a %(kind)s.", role=spec.name,
+                          kinds=_(" or ").join(str(ORG_KIND_LABELS[k]) for k in spec.unit_kinds),
+                          kind=ORG_KIND_LABELS.get(unit_kind, unit_kind))}
+    return {}
 
 
 def grant_role(
     session: so.Session, book: RoleBook, actor: Any, user: User, role: str, unit: OrgUnit, *, audit_it: bool = True,
 ) -> RoleGrant:
-    errors = role_errors(book, role)
+    errors = role_errors(book, role, unit.kind)
     if errors:
         raise ServiceError(errors)
     existing = session.scalars(

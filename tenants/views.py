@@ -17,9 +17,9 @@ from saas.context import can, enabled_modules, module_settings, registry, role_b
 from saas.modules import switch_off_effects
 from saas.pagination import keyset_page
 from saas.rendering import render
-from saas.schemas import MAX_ID, Phone, Schema, Text, load_form
+from saas.schemas import MAX_ID, Id, Phone, Schema, Text, load_form
 from tenants import services
-from tenants.models import ORG_PARENTS, ModuleSwitch, OrgUnit, RoleGrant, User
+from tenants.models import ORG_KIND_LABELS, ORG_PARENTS, ModuleSwitch, OrgUnit, RoleGrant, User
 
 bp = Blueprint("tenant_admin", __name__, url_prefix="/t/<tenant>/admin")
 
@@ -193,13 +193,89 @@ def org_tree() -> Any:
 # --- staff ----------------------------------------------------------------------------------------
 
 
-class StaffForm(Schema):
+STAFF_PAGE = 50
+PICKER_LIMIT = 20
+
+
+class NewPersonForm(Schema):
     name = Text(required=True, max_length=80)
     phone = Phone(load_default=None)
     username = Text(load_default="", max_length=64)
     password = Text(load_default="", max_length=128)
     role = Text(required=True, max_length=40)
-    unit_code = Text(required=True, max_length=64)
+    unit_id = Id(required=True)
+    unit_q = Text(load_default="", max_length=60)  # what was typed to find the unit
+
+
+class StaffFilter(Schema):
+    q = Text(load_default="", max_length=40)
+    unit = Text(load_default="", max_length=60)
+    role = Text(load_default="", max_length=40)
+    after = Id(load_default=None)
+
+
+class PersonForm(Schema):
+    name = Text(required=True, max_length=80)
+    phone = Phone(load_default=None)
+
+
+class GrantForm(Schema):
+    role = Text(required=True, max_length=40)
+    unit_id = Id(required=True)
+    unit_q = Text(load_default="", max_length=60)  # what was typed to find the unit
+
+
+def staff_query(filters: dict[str, Any]) -> sa.Select[Any]:
+    """Staff by name (then id), narrowed by name or phone, by a unit's name and by role; keyset after a person."""
+    q = sa.select(User).where(User.kind == "staff")
+    if filters.get("q"):
+        q = q.where(sa.or_(User.name.contains(filters["q"], autoescape=True),
+                           User.phone.contains(filters["q"], autoescape=True)))
+    if filters.get("unit") or filters.get("role"):
+        held = sa.select(RoleGrant.id).where(RoleGrant.tenant_id == User.tenant_id, RoleGrant.user_id == User.id)
+        if filters.get("role"):
+            held = held.where(RoleGrant.role == filters["role"])
+        if filters.get("unit"):
+            held = held.join(OrgUnit, sa.and_(OrgUnit.tenant_id == RoleGrant.tenant_id,
+                                              OrgUnit.id == RoleGrant.org_unit_id)
+                             ).where(OrgUnit.name.contains(filters["unit"], autoescape=True))
+        q = q.where(held.exists())
+    if filters.get("after"):
+        last = sa.select(User.name, User.id).where(User.id == filters["after"]).subquery()
+        q = q.where(sa.tuple_(User.name, User.id) > sa.select(last.c.name, last.c.id).scalar_subquery())
+    # one join, not the models' default selectin: with composite keys that sends `(tenant_id, user_id) IN ((..), ..)`
+    # with hundreds of pairs, which PostgreSQL plans as as many ORs
+    return q.order_by(User.name, User.id).options(so.joinedload(User.grants).joinedload(RoleGrant.org_unit))
+
+
+def _staff_page(filters: dict[str, Any]) -> tuple[list[User], int | None]:
+    rows = db.session.scalars(staff_query(filters).limit(STAFF_PAGE + 1)).unique().all()
+    return list(rows[:STAFF_PAGE]), (rows[STAFF_PAGE - 1].id if len(rows) > STAFF_PAGE else None)
+
+
+def unit_choices(query: str, role: str | None) -> list[tuple[OrgUnit, OrgUnit | None]]:
+    """The picker's units: those whose name or code holds `query`, of the kinds `role` may be held on, each with
+    its parent to tell apart the many units of one name (第一网格)."""
+    parent = so.aliased(OrgUnit)
+    q = (sa.select(OrgUnit, parent)
+         .outerjoin(parent, sa.and_(parent.tenant_id == OrgUnit.tenant_id, parent.id == OrgUnit.parent_id))
+         .order_by(OrgUnit.path).limit(PICKER_LIMIT))
+    if query:
+        q = q.where(sa.or_(OrgUnit.name.contains(query, autoescape=True),
+                           OrgUnit.code.contains(query, autoescape=True)))
+    spec = role_book().roles.get(role or "")
+    if spec is not None and spec.unit_kinds:
+        q = q.where(OrgUnit.kind.in_(spec.unit_kinds))
+    return [(unit, up) for unit, up in db.session.execute(q)]
+
+
+@bp.get("/org/pick")
+@require("people.manage")
+def unit_picker() -> Any:
+    """The unit picker's options as the person types (htmx), or the same list on the page without script."""
+    query = (request.args.get("unit_q") or "").strip()[:60]
+    return render("tenants/_unit_picker.html", choices=unit_choices(query, request.args.get("role")), unit_q=query,
+                  chosen=None, kind_labels=ORG_KIND_LABELS)
 
 
 @bp.route("/people", methods=["GET", "POST"])
@@ -210,7 +286,7 @@ def people() -> Any:
     if request.method == "POST":
         form = dict(request.form)
         raw = {k: v for k, v in request.form.items() if not (k == "phone" and not v.strip())}
-        data, errors = load_form(StaffForm(), raw)
+        data, errors = _unit_chosen(load_form(NewPersonForm(), raw))
         if data is not None:
             errors = _add_person(data)
             if not errors:
@@ -218,39 +294,139 @@ def people() -> Any:
                 flash(_("Person added."), "success")
                 return redirect(url_for("tenant_admin.people"))
             db.session.rollback()
-    query = (request.args.get("q") or "").strip()[:40]
-    q = sa.select(User).where(User.kind == "staff").order_by(User.name)
-    if query:
-        q = q.where(sa.or_(User.name.contains(query, autoescape=True), User.phone.contains(query, autoescape=True)))
-    # one join, not the models' default selectin: with composite keys that sends `(tenant_id, user_id) IN ((..), ..)`
-    # with 500 pairs, which PostgreSQL plans as 500 ORs (half a second in bench/, against ~10 ms for the join)
-    q = q.options(so.joinedload(User.grants).joinedload(RoleGrant.org_unit))
-    staff = db.session.scalars(q.limit(500)).unique().all()
-    return render("tenants/people.html", staff=staff, roles=role_book().roles, errors=errors, form=form, query=query,
+    filters, ferrors = load_form(StaffFilter(), request.args)
+    errors = {**errors, **ferrors}
+    staff, after = _staff_page(filters) if filters is not None else ([], None)
+    next_args = {**{k: v for k, v in request.args.items() if k != "after"}, "after": after} if after else None
+    unit_q = (form.get("unit_q") or "").strip()[:60]
+    return render("tenants/people.html", block="results" if request.args.get("after") else None,
+                  staff=staff, next_args=next_args, filters=dict(request.args), roles=role_book().roles,
+                  errors=errors, form=form, unit_q=unit_q, kind_labels=ORG_KIND_LABELS,
+                  choices=unit_choices(unit_q, form.get("role")) if form else [],
                   status=422 if errors else 200)
 
 
+def _unit_chosen(loaded: tuple[dict[str, Any] | None, dict[str, Any]]) -> tuple[dict[str, Any] | None, dict[str, Any]]:
+    """A form whose unit was typed but not chosen says so in words, not as a missing field."""
+    data, errors = loaded
+    if "unit_id" in errors:
+        errors["unit_id"] = [_("Choose a unit from the list.")]
+    return data, errors
+
+
+def _unit(unit_id: int) -> OrgUnit | None:
+    return db.session.scalars(sa.select(OrgUnit).where(OrgUnit.id == unit_id)).first()
+
+
 def _add_person(data: dict[str, Any]) -> dict[str, list[str]]:
-    unit = services.org_unit_by_code(db.session(), data["unit_code"])
+    unit = _unit(data["unit_id"])
     if unit is None:
-        return {"unit_code": [_("No unit has this code.")]}
+        return {"unit_id": [_("Choose a unit from the list.")]}
     try:
         user = services.add_staff(db.session(), g.user, name=data["name"], phone=data["phone"],
                                   username=data["username"] or None, password=data["password"] or None)
         services.grant_role(db.session(), role_book(), g.user, user, data["role"], unit)
     except services.ServiceError as err:
-        return {k: [v] for k, v in err.errors.items()}
+        return {("unit_id" if k == "unit" else k): [v] for k, v in err.errors.items()}
     return {}
+
+
+def _person(user_id: int) -> User:
+    user = services.staff_member(db.session(), user_id)
+    if user is None:
+        abort(404)
+    return user
+
+
+def _person_page(user: User, errors: dict[str, list[str]] | None = None, form: dict[str, Any] | None = None,
+                 grant_form: dict[str, Any] | None = None) -> Any:
+    grant_form = grant_form or {}
+    unit_q = (grant_form.get("unit_q") or request.args.get("unit_q") or "").strip()[:60]
+    role = grant_form.get("role") or request.args.get("role")
+    grants = db.session.scalars(sa.select(RoleGrant).where(RoleGrant.user_id == user.id)
+                                .options(so.joinedload(RoleGrant.org_unit)).order_by(RoleGrant.id)).all()
+    return render("tenants/person.html", person=user, grants=grants, roles=role_book().roles, errors=errors or {},
+                  form=form or {"name": user.name, "phone": user.phone or ""}, grant_form=grant_form,
+                  unit_q=unit_q, choices=unit_choices(unit_q, role) if (unit_q or role) else [],
+                  kind_labels=ORG_KIND_LABELS, status=422 if errors else 200)
+
+
+@bp.get("/people/<int:user_id>")
+@require("people.manage")
+def person(user_id: int) -> Any:
+    return _person_page(_person(user_id))
+
+
+@bp.post("/people/<int:user_id>")
+@require("people.manage")
+def save_person(user_id: int) -> Any:
+    user = _person(user_id)
+    raw = {k: v for k, v in request.form.items() if not (k == "phone" and not v.strip())}
+    data, errors = load_form(PersonForm(), raw)
+    if data is not None:
+        try:
+            services.update_staff(db.session(), g.user, user, name=data["name"], phone=data["phone"])
+        except services.ServiceError as err:
+            errors = {k: [v] for k, v in err.errors.items()}
+        else:
+            db.session.commit()
+            flash(_("Saved."), "success")
+            return redirect(url_for("tenant_admin.person", user_id=user.id))
+    db.session.rollback()
+    return _person_page(_person(user_id), errors, form=dict(request.form))
+
+
+@bp.post("/people/<int:user_id>/roles")
+@require("people.manage")
+def add_grant(user_id: int) -> Any:
+    user = _person(user_id)
+    data, errors = _unit_chosen(load_form(GrantForm(), request.form))
+    if data is not None:
+        unit = _unit(data["unit_id"])
+        if unit is None:
+            errors = {"unit_id": [_("Choose a unit from the list.")]}
+        else:
+            try:
+                services.grant_role(db.session(), role_book(), g.user, user, data["role"], unit)
+            except services.ServiceError as err:
+                errors = {("unit_id" if k == "unit" else k): [v] for k, v in err.errors.items()}
+            else:
+                db.session.commit()
+                flash(_("Role granted."), "success")
+                return redirect(url_for("tenant_admin.person", user_id=user.id))
+    db.session.rollback()
+    return _person_page(_person(user_id), errors, grant_form=dict(request.form))
+
+
+@bp.post("/people/<int:user_id>/active")
+@require("people.manage")
+def set_active(user_id: int) -> Any:
+    user = _person(user_id)
+    active = request.form.get("active") == "1"
+    try:
+        services.set_staff_active(db.session(), g.user, user, active)
+    except services.ServiceError as err:
+        db.session.rollback()
+        return _person_page(_person(user_id), {k: [v] for k, v in err.errors.items()})
+    db.session.commit()
+    flash(_("Reactivated: they can sign in again.") if active
+          else _("Deactivated: they cannot sign in, and every browser they were signed in on is signed out."), "info")
+    return redirect(url_for("tenant_admin.person", user_id=user.id))
 
 
 @bp.post("/people/grants/<int:grant_id>/revoke")
 @require("people.manage")
 def revoke_grant(grant_id: int) -> Any:
-    grant = db.session.scalars(sa.select(RoleGrant).where(RoleGrant.id == grant_id)).first()
+    grant = db.session.scalars(sa.select(RoleGrant).where(RoleGrant.id == grant_id)
+                               .options(so.joinedload(RoleGrant.org_unit))).first()
     if grant is None:
         abort(404)
+    if request.form.get("confirm") != "1":
+        user = _person(grant.user_id)
+        return render("tenants/revoke_confirm.html", grant=grant, person=user, roles=role_book().roles)
+    user_id = grant.user_id
     services.revoke_role(db.session(), g.user, grant)
     db.session.commit()
     flash(_("Role removed."), "info")
-    return redirect(url_for("tenant_admin.people"))
+    return redirect(url_for("tenant_admin.person", user_id=user_id))
 

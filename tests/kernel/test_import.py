@@ -285,22 +285,23 @@ def test_every_kind_of_bad_staff_row_is_reported_by_line(client, factory, tenant
     token = factory.token(factory.user(tenant_a))
     rows = [
         STAFF_HEADER,
-        ["王一", "13800000001", "w1", "grid_worker", "s1", ""],     # 2 fine
-        ["王二", "12345", "w2", "grid_worker", "s1", ""],           # 3 bad phone
-        ["王三", "13800000001", "w3", "grid_worker", "s1", ""],     # 4 phone twice in the file
-        ["王四", "13900000001", "w4", "grid_worker", "s1", ""],     # 5 phone already in the district
-        ["王五", "13800000005", "w1", "grid_worker", "s1", ""],     # 6 username twice in the file
-        ["王六", "13800000006", "taken", "grid_worker", "s1", ""],  # 7 username already in the district
+        ["王一", "13800000001", "w1", "street_officer", "s1", ""],     # 2 fine
+        ["王二", "12345", "w2", "street_officer", "s1", ""],           # 3 bad phone
+        ["王三", "13800000001", "w3", "street_officer", "s1", ""],     # 4 phone twice in the file
+        ["王四", "13900000001", "w4", "street_officer", "s1", ""],     # 5 phone already in the district
+        ["王五", "13800000005", "w1", "street_officer", "s1", ""],     # 6 username twice in the file
+        ["王六", "13800000006", "taken", "street_officer", "s1", ""],  # 7 username already in the district
         ["王七", "13800000007", "w7", "国王", "s1", ""],            # 8 unknown role
-        ["王八", "13800000008", "w8", "grid_worker", "nowhere", ""],  # 9 unknown unit
-        ["", "13800000009", "w9", "grid_worker", "s1", ""],         # 10 no name
-        ["王十", "", "", "grid_worker", "s1", ""],                   # 11 neither phone nor username
-        ["王十一", "13800000011", "w11", "grid_worker", "s1", "short"],  # 12 password too short
+        ["王八", "13800000008", "w8", "street_officer", "nowhere", ""],  # 9 unknown unit
+        ["", "13800000009", "w9", "street_officer", "s1", ""],         # 10 no name
+        ["王十", "", "", "street_officer", "s1", ""],                   # 11 neither phone nor username
+        ["王十一", "13800000011", "w11", "street_officer", "s1", "short"],  # 12 password too short
+        ["王十二", "13800000012", "w12", "grid_worker", "s1", ""],  # 13 a grid worker on a street
     ]
     response = api_import(client, token, "staff", csv_bytes(rows), "bad.csv", dry_run=False)
     assert response.status_code == 422
     errors = response.json["errors"]
-    assert set(errors) == {str(n) for n in range(3, 13)}
+    assert set(errors) == {str(n) for n in range(3, 14)}
     assert errors["3"][0].startswith("Line 3: Mobile number: ")
     assert errors["4"] == ["Line 4: phone number 13800000001 is already used on line 2."]
     assert "already registered in this district" in errors["5"][0]
@@ -311,6 +312,7 @@ def test_every_kind_of_bad_staff_row_is_reported_by_line(client, factory, tenant
     assert errors["10"][0].startswith("Line 10: Name: ")
     assert "username or a phone number" in errors["11"][0]
     assert errors["12"][0].startswith("Line 12: Password: ")
+    assert errors["13"] == ["Line 13: A Grid worker is appointed on a grid, not on a street."]
     assert "王一" not in staff(factory, tenant_a), "a file with a bad row imported its good rows"
 
 
@@ -453,7 +455,7 @@ def test_another_tenants_unit_codes_are_not_found(client, factory, tenant_a, ten
                           csv_bytes([ORG_HEADER, ["street", "b-street", "街道", "alpha", ""]]), "x.csv", dry_run=False)
     assert response.status_code == 200
     response = api_import(client, token, "staff",
-                          csv_bytes([STAFF_HEADER, ["王一", "13800000001", "w1", "grid_worker", "b-street", ""]]),
+                          csv_bytes([STAFF_HEADER, ["王一", "13800000001", "w1", "street_officer", "b-street", ""]]),
                           "x.csv", dry_run=False)
     assert response.status_code == 200
     assert set(units(factory, tenant_b)) == {"beta", "b-street"}
@@ -549,13 +551,13 @@ def test_templates_open_with_openpyxl_and_import_as_they_are(client, factory, te
     sheet = openpyxl.load_workbook(io.BytesIO(response.data)).worksheets[0]
     rows = [[c if c is not None else "" for c in r] for r in sheet.iter_rows(values_only=True)]
     assert rows[0] == headers
-    assert len(rows) == 3
+    assert len(rows) == (4 if kind == "org" else 3)  # the header and the examples
     response = client.get(f"/t/alpha/admin/import/template/{kind}.csv")
     assert response.status_code == 200
     assert response.data.startswith(b"\xef\xbb\xbf")
     lines = list(csv.reader(io.StringIO(response.data.decode("utf-8-sig"))))
     assert lines[0] == headers
-    assert len(lines) == 3
+    assert len(lines) == len(rows)
     if kind == "staff":
         # the staff template's example rows sit on the org template's example units
         org = client.get("/t/alpha/admin/import/template/org.xlsx").data

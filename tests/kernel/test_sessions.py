@@ -68,7 +68,7 @@ def test_removing_a_role_ends_every_session_of_the_person(app, factory, tenant_a
     boss = signed_in(app, "admin")
     with factory.as_tenant(tenant_a) as s:
         grant_id = s.scalars(sa.select(RoleGrant.id).where(RoleGrant.user_id == worker.id)).one()
-    assert boss.post(f"/t/alpha/admin/people/grants/{grant_id}/revoke").status_code == 302
+    assert boss.post(f"/t/alpha/admin/people/grants/{grant_id}/revoke", data={"confirm": "1"}).status_code == 302
     assert is_signed_out(phone.get(PAGE))
     assert is_signed_out(desk.get(PAGE))
     assert boss.get(PAGE).status_code == 200
