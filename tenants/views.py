@@ -162,32 +162,98 @@ class OrgUnitForm(Schema):
     parent_code = Text(required=True, max_length=64)
 
 
+class NewUnitForm(Schema):
+    kind = Text(required=True, max_length=16)
+    code = Text(required=True, max_length=64)
+    name = Text(required=True, max_length=120)
+    parent_id = Id(required=True)
+    unit_q = Text(load_default="", max_length=60)  # what was typed to find the parent
+
+
+class OrgFilter(Schema):
+    q = Text(load_default="", max_length=60)
+    unit = Id(load_default=None)
+
+
+ORG_SEARCH_LIMIT = 50
+
+
+def _with_child_counts(units: list[OrgUnit]) -> list[tuple[OrgUnit, int]]:
+    """Each unit with how many units hang directly under it (one grouped statement for the whole list)."""
+    ids = [u.id for u in units]
+    counts = dict(db.session.execute(
+        sa.select(OrgUnit.parent_id, sa.func.count()).where(OrgUnit.parent_id.in_(ids)).group_by(OrgUnit.parent_id)
+    ).all()) if ids else {}
+    return [(u, counts.get(u.id, 0)) for u in units]
+
+
+def _children_of(unit_id: int) -> list[tuple[OrgUnit, int]]:
+    return _with_child_counts(list(db.session.scalars(
+        sa.select(OrgUnit).where(OrgUnit.parent_id == unit_id).order_by(OrgUnit.code))))
+
+
 @bp.route("/org", methods=["GET", "POST"])
 @require("org.view")
 def org_tree() -> Any:
+    """The tree a level at a time: a unit, the way down to it and what hangs under it; deeper levels open in place
+    (htmx) or as a page of their own; a search finds a unit anywhere by name or code."""
     errors: dict[str, list[str]] = {}
     form: dict[str, Any] = {}
     if request.method == "POST":
         if not can("org.manage"):
             abort(403)
         form = dict(request.form)
-        data, errors = load_form(OrgUnitForm(), request.form)
+        data, errors = load_form(NewUnitForm(), request.form)
+        if "parent_id" in errors:
+            errors["parent_id"] = [_("Choose the unit it belongs under from the list.")]
         if data is not None:
-            parent = services.org_unit_by_code(db.session(), data["parent_code"])
+            parent = _unit(data["parent_id"])
             try:
-                services.add_org_unit(db.session(), g.user, kind=data["kind"], code=data["code"], name=data["name"],
-                                      parent=parent)
+                if parent is None:
+                    raise services.ServiceError({"parent_id": _("Choose the unit it belongs under from the list.")})
+                unit = services.add_org_unit(db.session(), g.user, kind=data["kind"], code=data["code"],
+                                             name=data["name"], parent=parent)
             except services.ServiceError as err:
                 db.session.rollback()
-                errors = {k if k != "parent" else "parent_code": [v] for k, v in err.errors.items()}
+                errors = {k if k != "parent" else "parent_id": [v] for k, v in err.errors.items()}
             else:
                 db.session.commit()
                 flash(_("Unit added."), "success")
-                return redirect(url_for("tenant_admin.org_tree"))
-    units = db.session.scalars(sa.select(OrgUnit).order_by(OrgUnit.path).limit(2000)).all()
+                return redirect(url_for("tenant_admin.org_tree", unit=unit.parent_id))
+    filters, ferrors = load_form(OrgFilter(), request.args)
+    filters = filters or {}
+    errors = {**errors, **ferrors}
+    root = services.district_root(db.session())
+    current = (_unit(filters["unit"]) if filters.get("unit") else None) or root
+    trail_ids = [int(i) for i in current.path.strip("/").split("/") if i][:-1]
+    trail = {u.id: u for u in db.session.scalars(sa.select(OrgUnit).where(OrgUnit.id.in_(trail_ids)))} \
+        if trail_ids else {}
+    found = None
+    if filters.get("q"):
+        parent = so.aliased(OrgUnit)
+        found = db.session.execute(
+            sa.select(OrgUnit, parent)
+            .outerjoin(parent, sa.and_(parent.tenant_id == OrgUnit.tenant_id, parent.id == OrgUnit.parent_id))
+            .where(sa.or_(OrgUnit.name.contains(filters["q"], autoescape=True),
+                          OrgUnit.code.contains(filters["q"], autoescape=True)))
+            .order_by(OrgUnit.path).limit(ORG_SEARCH_LIMIT)).all()
     total = db.session.scalar(sa.select(sa.func.count()).select_from(OrgUnit))
-    return render("tenants/org.html", units=units, total=total, kinds=list(ORG_PARENTS), errors=errors, form=form,
+    unit_q = (form.get("unit_q") or "").strip()[:60]
+    kind = form.get("kind") or ""
+    return render("tenants/org.html", current=current, trail=[trail[i] for i in trail_ids if i in trail],
+                  children=_children_of(current.id), found=found, search_limit=ORG_SEARCH_LIMIT, q=filters.get("q"),
+                  total=total, kinds=list(ORG_PARENTS), errors=errors, form=form, kind_labels=ORG_KIND_LABELS,
+                  unit_q=unit_q, choices=unit_choices(unit_q, None, under_kind=kind) if unit_q else [],
                   status=422 if errors else 200)
+
+
+@bp.get("/org/<int:unit_id>/children")
+@require("org.view")
+def org_children(unit_id: int) -> Any:
+    """The units right under one, as the tree opens it in place."""
+    if _unit(unit_id) is None:
+        abort(404)
+    return render("tenants/_org_children.html", children=_children_of(unit_id), kind_labels=ORG_KIND_LABELS)
 
 
 # --- staff ----------------------------------------------------------------------------------------
@@ -253,9 +319,9 @@ def _staff_page(filters: dict[str, Any]) -> tuple[list[User], int | None]:
     return list(rows[:STAFF_PAGE]), (rows[STAFF_PAGE - 1].id if len(rows) > STAFF_PAGE else None)
 
 
-def unit_choices(query: str, role: str | None) -> list[tuple[OrgUnit, OrgUnit | None]]:
-    """The picker's units: those whose name or code holds `query`, of the kinds `role` may be held on, each with
-    its parent to tell apart the many units of one name (第一网格)."""
+def unit_choices(query: str, role: str | None, *, under_kind: str = "") -> list[tuple[OrgUnit, OrgUnit | None]]:
+    """The picker's units: those whose name or code holds `query`, of the kinds `role` may be held on (or that a
+    unit of `under_kind` may hang under), each with its parent to tell apart the many units of one name."""
     parent = so.aliased(OrgUnit)
     q = (sa.select(OrgUnit, parent)
          .outerjoin(parent, sa.and_(parent.tenant_id == OrgUnit.tenant_id, parent.id == OrgUnit.parent_id))
@@ -266,16 +332,20 @@ def unit_choices(query: str, role: str | None) -> list[tuple[OrgUnit, OrgUnit | 
     spec = role_book().roles.get(role or "")
     if spec is not None and spec.unit_kinds:
         q = q.where(OrgUnit.kind.in_(spec.unit_kinds))
+    if under_kind in ORG_PARENTS:
+        q = q.where(OrgUnit.kind.in_(ORG_PARENTS[under_kind]))
     return [(unit, up) for unit, up in db.session.execute(q)]
 
 
 @bp.get("/org/pick")
-@require("people.manage")
+@require("org.view")
 def unit_picker() -> Any:
     """The unit picker's options as the person types (htmx), or the same list on the page without script."""
     query = (request.args.get("unit_q") or "").strip()[:60]
-    return render("tenants/_unit_picker.html", choices=unit_choices(query, request.args.get("role")), unit_q=query,
-                  chosen=None, kind_labels=ORG_KIND_LABELS)
+    choices = unit_choices(query, request.args.get("role"), under_kind=request.args.get("kind") or "")
+    return render("tenants/_unit_picker.html", choices=choices, unit_q=query,
+                  field=request.args.get("field") if request.args.get("field") == "parent_id" else "unit_id",
+                  kind_labels=ORG_KIND_LABELS)
 
 
 @bp.route("/people", methods=["GET", "POST"])

@@ -209,13 +209,14 @@ def test_pages_are_english_after_switching_language(client, tenant_a):
 
 @pytest.mark.one_backend
 def test_org_kinds_are_translated_on_the_org_page(client, factory, tenant_a, login_as):
-    factory.unit(tenant_a, "street", "S01", name="京城路街道")
+    street = factory.unit(tenant_a, "street", "S01", name="京城路街道")
     factory.unit(tenant_a, "community", "C01", "S01", name="晋祠路社区")
     login_as(factory.user(tenant_a))
     text = text_of(client.get("/t/alpha/admin/org").get_data(as_text=True))
     assert "街道 京城路街道" in text
-    assert "社区 晋祠路社区" in text
-    assert "community" not in text
+    opened = text_of(client.get(f"/t/alpha/admin/org?unit={street.id}").get_data(as_text=True))
+    assert "社区 晋祠路社区" in opened
+    assert "community" not in text + opened
 
 
 @pytest.mark.one_backend

@@ -126,10 +126,10 @@ def test_token_of_tenant_a_is_refused_at_tenant_b(client, factory, tenant_a, ten
 
 
 def test_org_unit_of_another_tenant_cannot_be_named_in_a_form(client, factory, tenant_a, tenant_b, login_as):
-    factory.unit(tenant_b, "street", "b-street")
+    street_b = factory.unit(tenant_b, "street", "b-street")
     login_as(factory.user(tenant_a))
     response = client.post("/t/alpha/admin/org", data={"kind": "community", "code": "c1", "name": "社区",
-                                                       "parent_code": "b-street"})
+                                                       "parent_id": street_b.id})
     assert response.status_code == 422
     with factory.as_tenant(tenant_a) as s:
         assert s.scalars(sa.select(OrgUnit).where(OrgUnit.code == "c1")).first() is None
