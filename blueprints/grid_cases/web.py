@@ -5,9 +5,9 @@ from __future__ import annotations
 from flask import g, request
 
 from blueprints.grid_cases.services import Actor
-from blueprints.grid_cases.services.photos import MAX_PHOTOS, Upload
 from saas.api import answering
 from saas.context import enabled_modules, role_book
+from saas.pictures import MAX_PHOTOS, Upload
 
 
 def actor() -> Actor:

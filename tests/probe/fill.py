@@ -238,7 +238,7 @@ def _grid_cases(factory: Factory, tenant: Any, slug: str, mark: str, phone_head:
     from blueprints.grid_cases.services.base import Actor
     from blueprints.grid_cases.services.common import link_common
     from blueprints.grid_cases.services.notes import add_note, claim_compound
-    from blueprints.grid_cases.services.photos import Upload
+    from saas.pictures import Upload
     from tenants import services as tenant_services
 
     book = factory.app.extensions["saas.roles"]

@@ -15,10 +15,11 @@ from blueprints.grid_cases.api import blp
 from blueprints.grid_cases.models import GridCase
 from blueprints.grid_cases.schemas import CaseDetailOut, CaseFilter, CaseIn, CaseOut, CasePage, PhotoOut, TransitionIn
 from blueprints.grid_cases.services import cases as case_services
-from blueprints.grid_cases.services.photos import Upload, photo_out
+from blueprints.grid_cases.services.photos import photo_out
 from blueprints.grid_cases.web import actor, answering
 from saas import db
 from saas.auth import require
+from saas.pictures import Upload
 from saas.schemas import Schema
 
 

@@ -19,11 +19,9 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import io
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-import segno
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 from flask_babel import gettext as _
@@ -55,8 +53,6 @@ __all__ = [
     "get_card",
     "grid_page",
     "preview_card",
-    "qr_png",
-    "qr_svg_data_uri",
     "save_card",
 ]
 
@@ -304,17 +300,3 @@ def community_cards(session: so.Session, actor: Actor, community_id: int) -> tup
     if community is None or not grids:
         raise Refused(_("No such community, or it is not in your area."), 404)
     return community, cards_for(session, grids[:MAX_SHEET]), len(grids) > MAX_SHEET
-
-
-# --- the QR code -------------------------------------------------------------------------------------
-
-
-def qr_svg_data_uri(url: str) -> str:
-    """The QR code as an SVG data URI: sharp at any print size, and needs no request of its own."""
-    return segno.make(url, error="m").svg_data_uri(scale=4, border=2, dark="#000", light="#fff")
-
-
-def qr_png(url: str, scale: int = 10) -> bytes:
-    buf = io.BytesIO()
-    segno.make(url, error="m").save(buf, kind="png", scale=scale, border=4)
-    return buf.getvalue()

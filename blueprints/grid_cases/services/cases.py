@@ -49,12 +49,13 @@ from blueprints.grid_cases.services.base import (
     settings,
     unit_names,
 )
-from blueprints.grid_cases.services.photos import Upload, check_uploads, photo_rows
+from blueprints.grid_cases.services.photos import photo_rows
 from saas import audit
 from saas.auth import StaffPhone, citizen_for_phone
 from saas.db import utcnow
 from saas.ids import new_id
 from saas.notify import Recipients, notify
+from saas.pictures import Upload, check_uploads
 from saas.schemas import MAX_ID, mask_phone
 from tenants.models import OrgUnit, Tenant, User
 

@@ -28,11 +28,12 @@ from blueprints.grid_cases.services.base import (
     people_with,
     settings,
 )
-from blueprints.grid_cases.services.photos import Upload, check_uploads, photo_rows
+from blueprints.grid_cases.services.photos import photo_rows
 from saas import audit
 from saas.db import utcnow
 from saas.ids import new_id
 from saas.notify import Recipients, notify
+from saas.pictures import Upload, check_uploads
 from saas.schemas import MAX_ID
 from tenants.models import OrgUnit, Tenant
 

@@ -18,9 +18,10 @@ from flask_babel import lazy_gettext as _l
 
 from blueprints.grid_cases.models import CasePhoto, CompoundClaim, GridCase, QuickNote
 from blueprints.grid_cases.services.base import MODULE, Actor, Refused, ServiceError, settings
-from blueprints.grid_cases.services.photos import Upload, check_uploads, photo_rows
+from blueprints.grid_cases.services.photos import photo_rows
 from saas import audit
 from saas.ids import new_id
+from saas.pictures import Upload, check_uploads
 from saas.schemas import MAX_ID
 from tenants.models import OrgUnit, Tenant, User
 

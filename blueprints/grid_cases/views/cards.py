@@ -29,6 +29,7 @@ from blueprints.grid_cases.views.cases import refuse
 from blueprints.grid_cases.web import actor
 from saas import db
 from saas.auth import require
+from saas.qr import qr_png, qr_svg_data_uri
 from saas.rendering import render
 from saas.schemas import load_form
 from tenants.models import OrgUnit
@@ -60,7 +61,7 @@ def _items(cards: list[Card]) -> list[dict[str, Any]]:
     out = []
     for card in cards:
         url = report_url(card.grid)
-        out.append({"card": card, "url": url, "qr": card_services.qr_svg_data_uri(url)})
+        out.append({"card": card, "url": url, "qr": qr_svg_data_uri(url)})
     return out
 
 
@@ -242,7 +243,7 @@ def card_qr(grid_id: int) -> Any:
         card = card_services.get_card(db.session(), actor(), grid_id)
     except Refused as err:
         return refuse(err)
-    response = make_response(card_services.qr_png(report_url(card.grid)))
+    response = make_response(qr_png(report_url(card.grid)))
     response.headers["Content-Type"] = "image/png"
     response.headers["Content-Disposition"] = f"inline; filename=\"{quote(card.grid.code, safe='')}-qr.png\""
     return response

@@ -96,7 +96,7 @@ def test_common_problems_need_two_open_cases_in_the_place_and_the_right_person(w
 
 
 def test_a_quick_note_counts_and_becomes_a_case_with_its_photo(world_a: World) -> None:
-    from blueprints.grid_cases.services.photos import Upload
+    from saas.pictures import Upload
 
     with world_a.session() as s:
         note = notes.add_note(s, world_a.tenant, world_a.actor(s, "worker"),

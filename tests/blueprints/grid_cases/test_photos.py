@@ -16,7 +16,7 @@ from PIL import Image
 
 from blueprints.grid_cases.models import CasePhoto
 from blueprints.grid_cases.services.base import ServiceError
-from blueprints.grid_cases.services.photos import (
+from saas.pictures import (
     MAX_PHOTOS,
     MAX_PIXELS,
     MAX_PIXELS_PER_REQUEST,
@@ -114,7 +114,7 @@ def png(width: int, height: int) -> bytes:
 _MEASURE = """
 import json, pickle, resource, sys, time
 from blueprints.grid_cases.services.base import ServiceError
-from blueprints.grid_cases.services.photos import Upload, check_uploads
+from saas.pictures import Upload, check_uploads
 files = pickle.loads(open(sys.argv[1], "rb").read())
 uploads = [Upload(name, data) for name, data in files]
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

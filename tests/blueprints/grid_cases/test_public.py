@@ -128,7 +128,7 @@ def test_another_phone_never_sees_the_case_and_the_reporter_rates_it(
 
 
 def test_verification_photos_stay_internal(client, world_a: World, phone_codes: PhoneCodes) -> None:
-    from blueprints.grid_cases.services.photos import Upload
+    from saas.pictures import Upload
 
     response = report_as_resident(client, world_a, phone_codes)
     number = response.headers["Location"].rsplit("/", 1)[-1]
