@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import sqlalchemy as sa
@@ -12,35 +14,104 @@ from sqlalchemy import event
 
 from saas.db import Base, TenantScoped, utcnow
 
-# what the audit page says for an action (the code stays beside it, for filters); an action without a label
-# shows its code
-ACTION_LABELS = {
-    "auth.login": _l("Signed in"),
-    "auth.login_failed": _l("Sign-in refused: wrong name or password, or a deactivated account"),
-    "auth.code_failed": _l("Phone code refused: wrong or expired"),
-    "export.personal": _l("Downloaded a file with personal data"),
-    "token.create": _l("Created an API token"),
-    "token.revoke": _l("Revoked an API token"),
-    "tenant.create": _l("District created"),
-    "tenant.suspend": _l("District suspended"),
-    "tenant.reactivate": _l("District reactivated"),
-    "user.create": _l("Person added"),
-    "user.update": _l("Person's name or phone corrected"),
-    "user.deactivate": _l("Person deactivated"),
-    "user.activate": _l("Person reactivated"),
-    "role.grant": _l("Role granted"),
-    "role.revoke": _l("Role removed"),
-    "user.password_link": _l("Set-password link sent"),
-    "user.password_set": _l("Password set from a link"),
-    "user.password_temporary": _l("Temporary password set"),
-    "user.password_change": _l("Password changed"),
-    "user.password_reset": _l("Password reset by phone code"),
-}
+
+@dataclasses.dataclass(frozen=True)
+class AuditWords:
+    """How the audit page words an action, a kind of object and a field of its before/after, in the reader's
+    language. The kernel has its own; a module declares its own in its manifest (`ModuleSpec.audit_words`).
+    Anything without words shows its code, so a new action is never hidden."""
+
+    actions: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    objects: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    fields: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    # field -> code -> words, for fields whose values are codes (a case's state)
+    values: Mapping[str, Mapping[str, Any]] = dataclasses.field(default_factory=dict)
+    # object type -> a function (session, ids) -> {id: what a reader calls it} (a case's number): one statement
+    # for all the page's objects of that type
+    names: Mapping[str, Callable[[so.Session, list[int]], Mapping[int, str]]] = dataclasses.field(
+        default_factory=dict)
+
+
+KERNEL_WORDS = AuditWords(
+    actions={
+        "auth.login": _l("Signed in"),
+        "auth.login_failed": _l("Sign-in refused: wrong name or password, or a deactivated account"),
+        "auth.code_failed": _l("Phone code refused: wrong or expired"),
+        "export.personal": _l("Downloaded a file with personal data"),
+        "token.create": _l("Created an API token"),
+        "token.revoke": _l("Revoked an API token"),
+        "tenant.create": _l("District created"),
+        "tenant.suspend": _l("District suspended"),
+        "tenant.reactivate": _l("District reactivated"),
+        "district.update": _l("District details changed"),
+        "module.enable": _l("Module switched on"),
+        "module.disable": _l("Module switched off"),
+        "module.settings": _l("Module settings changed"),
+        "org.create": _l("Unit added"),
+        "calendar.add": _l("Working calendar day set"),
+        "calendar.remove": _l("Working calendar day removed"),
+        "notices.channel": _l("Notice channel changed"),
+        "notices.template": _l("Notice wording changed"),
+        "notices.quiet_hours": _l("Quiet hours changed"),
+        "notices.retry": _l("Failed notice sent again"),
+        "notices.discard": _l("Failed notice discarded"),
+        "user.create": _l("Person added"),
+        "user.update": _l("Person's name or phone corrected"),
+        "user.deactivate": _l("Person deactivated"),
+        "user.activate": _l("Person reactivated"),
+        "role.grant": _l("Role granted"),
+        "role.revoke": _l("Role removed"),
+        "user.password_link": _l("Set-password link sent"),
+        "user.password_set": _l("Password set from a link"),
+        "user.password_temporary": _l("Temporary password set"),
+        "user.password_change": _l("Password changed"),
+        "user.password_reset": _l("Password reset by phone code"),
+    },
+    objects={
+        "user": _l("Person"),
+        "org_unit": _l("Unit"),
+        "module": _l("Module"),
+        "tenant": _l("District"),
+        "api_token": _l("API token"),
+        "calendar_day": _l("Calendar day"),
+        "channel": _l("Notice channel"),
+        "delivery": _l("Notice delivery"),
+        "notice_template": _l("Notice wording"),
+        "export": _l("Exported file"),
+    },
+    fields={
+        "name": _l("Name"),
+        "name_zh": _l("Chinese name"),
+        "slug": _l("Slug"),
+        "phone": _l("Mobile number"),
+        "username": _l("Username"),
+        "active": _l("Active"),
+        "enabled": _l("On"),
+        "role": _l("Role"),
+        "org_unit": _l("Unit"),
+        "org_unit_id": _l("Unit"),
+        "kind": _l("Kind"),
+        "code": _l("Code"),
+        "title": _l("Title"),
+        "body": _l("Text"),
+        "status": _l("Status"),
+        "attempts": _l("Attempts"),
+        "error": _l("Error"),
+        "quiet_start": _l("Quiet from"),
+        "quiet_end": _l("Quiet until"),
+        "file": _l("File"),
+        "rows": _l("Rows"),
+        "expires_at": _l("Expires"),
+        "state": _l("State"),
+        "note": _l("Note"),
+        "reason": _l("Reason"),
+    },
+)
 
 
 def action_label(action: str) -> str:
-    """The audit page's wording of an action."""
-    label = ACTION_LABELS.get(action)
+    """The kernel's wording of an action, or its code (the audit page asks the modules too)."""
+    label = KERNEL_WORDS.actions.get(action)
     return str(label) if label is not None else action
 
 

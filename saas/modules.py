@@ -128,6 +128,9 @@ class ModuleSpec:
     # kinds of file import (saas.imports.ImportKind), or zero-argument callables that return one (so that the
     # manifest need not import the module's services): the kernel reads, checks, stages and names bad rows
     imports: tuple[Any, ...] = ()
+    # how the audit page words the module's actions, objects and fields: a saas.audit.AuditWords, or a
+    # zero-argument callable that returns one (so that the manifest need not import the module's services)
+    audit_words: Any = None
 
     def name(self, locale: str) -> str:
         return self.name_en if locale.startswith("en") else self.name_zh

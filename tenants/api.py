@@ -19,8 +19,8 @@ from saas.modules import switch_off_effects, switches
 from saas.pagination import keyset_page
 from saas.schemas import Id, Schema, mask_phone
 from tenants import services
+from tenants.auditing import AuditFilter, audit_query
 from tenants.models import OrgUnit
-from tenants.views import AuditFilter, audit_query
 
 me_api = Blueprint("me_api", __name__, url_prefix="/api/v1/t/<tenant>", description="The signed-in person")
 admin_api = Blueprint("admin_api", __name__, url_prefix="/api/v1/t/<tenant>/admin",
@@ -151,7 +151,7 @@ class AuditLog(MethodView):
     @require("tenant.audit")
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
         """The audit log, newest first, with a keyset cursor"""
-        q, errors = audit_query(args)
+        q, errors = audit_query(args, timezone=g.tenant.timezone, registry=registry())
         if errors:
             abort(422, errors=errors)
         rows, cursor = keyset_page(db.session(), q, args["limit"])

@@ -328,7 +328,7 @@ def grant_role(
     session.flush()
     session.expire(user, ["grants"])
     if audit_it:
-        audit.record(session, actor, "role.grant", "user", user.id, after={"role": role, "org_unit": unit.code})
+        audit.record(session, actor, "role.grant", "user", user.id, after={"role": role, "org_unit_id": unit.id})
     return grant
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 import sqlalchemy as sa
@@ -11,14 +10,13 @@ from flask import Blueprint, abort, flash, g, make_response, redirect, request, 
 from flask_babel import gettext as _
 
 from saas import db
-from saas.audit import AuditEntry
 from saas.auth import require
 from saas.context import can, enabled_modules, module_settings, registry, role_book
 from saas.modules import switch_off_effects
 from saas.pagination import keyset_page
 from saas.rendering import render
-from saas.schemas import MAX_ID, Id, Phone, Schema, Text, load_form
-from tenants import services
+from saas.schemas import Id, Phone, Schema, Text, load_form
+from tenants import auditing, services
 from tenants.models import ORG_KIND_LABELS, ORG_PARENTS, ModuleSwitch, OrgUnit, RoleGrant, User
 
 bp = Blueprint("tenant_admin", __name__, url_prefix="/t/<tenant>/admin")
@@ -95,61 +93,19 @@ def _locale() -> str:
     return locale_code()
 
 
-class AuditFilter(Schema):
-    action = Text(load_default="", max_length=64)
-    module = Text(load_default="", max_length=40)
-    actor = Text(load_default="", max_length=80)
-    since = Text(load_default="", max_length=10)
-    until = Text(load_default="", max_length=10)
-    before = Text(load_default="", max_length=24)
-
-
-def audit_query(filters: dict[str, Any]) -> tuple[sa.Select[Any], dict[str, str]]:
-    """Audit entries newest first, filtered; keyset on (at, id) so deep pages cost the same as the first."""
-    errors: dict[str, str] = {}
-    q = sa.select(AuditEntry)
-    if filters.get("action"):
-        q = q.where(AuditEntry.action.startswith(filters["action"], autoescape=True))
-    if filters.get("module"):
-        q = q.where(AuditEntry.module == filters["module"])
-    if filters.get("actor"):
-        q = q.where(AuditEntry.actor_name.contains(filters["actor"], autoescape=True))
-    for name, op in (("since", "ge"), ("until", "lt")):
-        if filters.get(name):
-            try:
-                day = dt.date.fromisoformat(filters[name])
-            except ValueError:
-                errors[name] = _("Use a date like 2026-11-22.")
-                continue
-            from zoneinfo import ZoneInfo
-
-            tz = ZoneInfo(g.tenant.timezone)
-            start = dt.datetime.combine(day + dt.timedelta(days=1 if op == "lt" else 0), dt.time(), tz)
-            q = q.where(AuditEntry.at >= start if op == "ge" else AuditEntry.at < start)
-    if filters.get("before"):
-        try:
-            cursor = int(filters["before"])
-            if not 0 < cursor <= MAX_ID:
-                raise ValueError(cursor)
-        except ValueError:
-            errors["before"] = _("Invalid value.")
-        else:
-            q = q.where(AuditEntry.id < cursor)
-    return q.order_by(AuditEntry.id.desc()), errors
-
-
 @bp.get("/audit")
 @require("tenant.audit")
 def audit_log() -> Any:
-    filters, errors = load_form(AuditFilter(), request.args)
+    filters, errors = load_form(auditing.AuditFilter(), request.args)
     filters = filters or {}
-    q, qerrors = audit_query(filters)
+    q, qerrors = auditing.audit_query(filters, timezone=g.tenant.timezone, registry=registry())
     errors.update({k: [v] for k, v in qerrors.items()})
     entries, cursor = keyset_page(db.session(), q, AUDIT_PAGE) if not errors else ([], None)
+    lines = auditing.describe(db.session(), registry(), role_book(), entries, _locale())
     next_args = {**{k: v for k, v in request.args.items() if k != "before"}, "before": cursor} if cursor else None
     return render("tenants/audit.html", block="results" if request.args.get("before") else None,
-                  entries=entries, filters=dict(request.args), errors=errors, next_args=next_args,
-                  status=422 if errors else 200)
+                  lines=lines, filters=dict(request.args), errors=errors, next_args=next_args,
+                  object_kinds=auditing.object_kinds(registry()), status=422 if errors else 200)
 
 
 # --- org tree -------------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
+from saas.audit import AuditWords
 from saas.modules import ModuleSpec, Mount, NavEntry, PeriodicJob, Setting, Widget
 from saas.notify import NoticeTemplate
 
@@ -30,6 +31,46 @@ def _provision(session, tenant):  # type: ignore[no-untyped-def]
     from blueprints.grid_cases.services import ensure_default_categories
 
     ensure_default_categories(session, tenant)
+
+
+def _audit_words():  # type: ignore[no-untyped-def]
+    import sqlalchemy as sa
+
+    from blueprints.grid_cases.models import GridCase
+    from blueprints.grid_cases.services import STATE_LABELS, TRANSITIONS
+    from blueprints.grid_cases.services.cases import RATING_LABELS, SOURCE_LABELS
+
+    def case_numbers(session, ids):  # type: ignore[no-untyped-def]
+        return dict(session.execute(sa.select(GridCase.id, GridCase.number).where(GridCase.id.in_(ids))).all())
+
+    return AuditWords(
+        actions={
+            "grid_cases.case.report": _l("Case reported"),
+            **{f"grid_cases.case.{action}": t.label for action, t in TRANSITIONS.items()},
+            "grid_cases.card.update": _l("Contact card changed"),
+            "grid_cases.category.create": _l("Case category added"),
+            "grid_cases.category.update": _l("Case category changed"),
+            "grid_cases.claim.add": _l("Compound claimed"),
+            "grid_cases.claim.release": _l("Compound released"),
+            "grid_cases.common.link": _l("Cases linked as a common problem"),
+            "grid_cases.common.resolve": _l("Common problem resolved"),
+            "grid_cases.hotline.import": _l("Hotline cases imported"),
+        },
+        objects={
+            "grid_cases_case": _l("Case"), "grid_cases_card": _l("Contact card"),
+            "grid_cases_category": _l("Case category"), "grid_cases_claim": _l("Compound claim"),
+            "grid_cases_common_problem": _l("Common problem"), "grid_cases_import": _l("Hotline import"),
+        },
+        fields={
+            "number": _l("Case number"), "category": _l("Category"), "source": _l("Source"),
+            "level_unit_id": _l("Level"), "grid": _l("Grid"), "compound": _l("Compound"), "place": _l("Place"),
+            "cases": _l("Cases"), "result": _l("Result"), "skipped": _l("Skipped"), "rating": _l("Rating"),
+            "department": _l("Department"), "days": _l("Working days"), "approved": _l("Approved"),
+            "reopened": _l("Reopened"),
+        },
+        values={"state": STATE_LABELS, "rating": RATING_LABELS, "source": SOURCE_LABELS},
+        names={"grid_cases_case": case_numbers},
+    )
 
 
 def _hotline_import():  # type: ignore[no-untyped-def]
@@ -164,4 +205,5 @@ module = ModuleSpec(
     demo=_demo,
     provision=_provision,
     imports=(_hotline_import,),
+    audit_words=_audit_words,
 )

@@ -138,3 +138,18 @@ def test_a_note_is_logged_and_promoted_from_the_page(client, login_as, world_a: 
     made = client.post(f"/t/alpha/grid_cases/notes/{note_id}/promote", data={"category_code": "other"})
     assert made.status_code == 302
     assert "/grid_cases/cases/" in made.headers["Location"]
+
+
+def test_the_audit_log_names_a_case_by_its_number_and_its_steps_in_words(client, login_as, world_a: World) -> None:
+    import html
+
+    case = world_a.move(world_a.report(), "leader:handle")
+    login_as(world_a.users["admin"])
+    body = html.unescape(text_of(client.get("/t/alpha/admin/audit", query_string={"object": "grid_cases_case"})
+                                 .get_data(as_text=True)))
+    assert f"事件 · {case.number}" in body
+    assert str(case.id) not in body, "the case's number, never its internal id"
+    assert "本级处置 · 网格事件" in body
+    assert "状态 已受理 → 处置中" in body
+    assert "所在层级 晋祠路一号院1网格" in body, "a unit named, not its id"
+    assert "来源 网格巡查" in body, "a source in words, not its code"
