@@ -903,17 +903,18 @@ def case_query(session: so.Session, tenant: Tenant, actor: Actor, filters: dict[
     if filters.get("overdue"):
         q = q.where(GridCase.deadline_at < now)
     cal = calendar(session, tenant)
+    days: dict[str, dt.date] = {}
     for name in ("since", "until"):
         value = filters.get(name)
         if not value:
             continue
-        day = value if isinstance(value, dt.date) else None
-        if day is None:
-            try:
-                day = dt.date.fromisoformat(str(value))
-            except ValueError:
-                errors[name] = _("Use a date like 2026-11-22.")
-                continue
+        try:
+            days[name] = value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
+        except ValueError:
+            errors[name] = _("Use a date like 2026-11-22.")
+    if "since" in days and "until" in days and days["until"] < days["since"]:
+        errors["until"] = _("The end date is before the start date.")
+    for name, day in days.items():
         start = dt.datetime.combine(day + dt.timedelta(days=1 if name == "until" else 0), dt.time(), cal.tz)
         q = q.where(GridCase.created_at >= start if name == "since" else GridCase.created_at < start)
     before = filters.get("before")

@@ -166,3 +166,24 @@ def test_the_database_refuses_a_case_pointing_at_another_districts_grid(world_a:
         with pytest.raises(sa.exc.IntegrityError):
             s.flush()
         s.rollback()
+
+
+def test_a_reversed_date_range_is_refused_by_the_list_its_export_and_the_api(app, factory, client, login_as,
+                                                                            world_a: World) -> None:
+    from tests.plugin import bearer, text_of
+
+    world_a.report()
+    args = {"since": "2026-11-05", "until": "2026-10-01"}
+    login_as(world_a.users["leader"])
+    page = client.get("/t/alpha/grid_cases/", query_string=args)
+    assert page.status_code == 422
+    assert "结束日期早于开始日期。" in text_of(page.get_data(as_text=True))
+    export = client.get("/t/alpha/grid_cases/export.xlsx", query_string=args)
+    assert export.status_code == 422
+    assert "结束日期早于开始日期。" in export.get_data(as_text=True)
+    api = app.test_client().get("/api/v1/t/alpha/grid_cases/cases", query_string=args,
+                                headers=bearer(factory.token(world_a.users["leader"])))
+    assert api.status_code == 422
+    assert api.get_json()["errors"]["until"] == "结束日期早于开始日期。"
+    assert client.get("/t/alpha/grid_cases/", query_string={"since": "2026-10-01", "until": "2026-10-01"}
+                      ).status_code == 200
