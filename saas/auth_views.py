@@ -10,9 +10,8 @@ from flask_babel import gettext as _
 
 from saas import audit, auth, db, throttle
 from saas.db import utcnow
-from saas.rendering import render
+from saas.rendering import render, safe_next
 from saas.schemas import NextUrl, Phone, Schema, Text, load_form
-from saas.shell import _safe_next
 from saas.throttle import too_many_codes
 from tenants.models import ApiToken
 
@@ -64,7 +63,7 @@ def login() -> Any:
                 auth.sign_in(user)
                 audit.record(db.session(), user, "auth.login", "user", user.id, ip=request.remote_addr)
                 db.session.commit()
-                return redirect(_safe_next(data["next"]) if data["next"] else url_for("shell.home"))
+                return redirect(safe_next(data["next"]) if data["next"] else url_for("shell.home"))
     return render("auth/login.html", errors=errors, form=form, status=422 if errors else 200)
 
 
@@ -103,7 +102,7 @@ def citizen_verify() -> Any:
             person = auth.citizen_for_phone(data["phone"])
             auth.sign_in(person)
             db.session.commit()
-            return redirect(_safe_next(data["next"]) if data["next"] else url_for("shell.home"))
+            return redirect(safe_next(data["next"]) if data["next"] else url_for("shell.home"))
         auth.record_refused("auth.code_failed", None, phone=data["phone"])
         db.session.commit()  # keep the count of wrong tries
         errors = {"code": [_("The code is wrong or has expired.")]}

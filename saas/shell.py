@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
-from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from flask import Blueprint, Flask, abort, current_app, g, jsonify, redirect, request, session, url_for
+from flask_babel import gettext as _
 
 from saas import db
-from saas.audit import action_label
 from saas.auth import login_required
 from saas.context import can, dashboard_widgets, enabled_modules, nav_entries, public_entries, registry
 from saas.db import utcnow
 from saas.i18n import local_dt, locale_code
 from saas.notify import Notification
-from saas.rendering import render
+from saas.rendering import render, safe_next
 from saas.schemas import mask_phone
 from tenants.models import Tenant
 
@@ -61,20 +61,7 @@ def set_language() -> Any:
     lang = request.form.get("lang", "")
     if lang in current_app.config["LANGUAGES"]:
         session["lang"] = lang
-    return redirect(_safe_next(request.form.get("next")))
-
-
-def _safe_next(target: str | None) -> str:
-    if not target:
-        return request.referrer if request.referrer and _same_site(request.referrer) else "/"
-    return target if _same_site(target) else "/"
-
-
-def _same_site(url: str) -> bool:
-    parts = urlsplit(url)
-    if parts.scheme or parts.netloc:
-        return parts.netloc == request.host and parts.scheme in ("http", "https")
-    return url.startswith("/") and not url.startswith("//")
+    return redirect(safe_next(request.form.get("next")))
 
 
 @bp.get("/t/<tenant>/")
@@ -134,18 +121,66 @@ def inbox_read_all() -> Any:
     return redirect(url_for("shell.inbox"))
 
 
+@dataclasses.dataclass(frozen=True)
+class MenuLink:
+    url: str
+    label: str
+    module: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class MenuGroup:
+    label: str  # a module's name, "District administration", ... ("" for the first, unnamed group)
+    module: str  # the module's key, or ""
+    links: list[MenuLink]
+
+
+def menu_groups() -> list[MenuGroup]:
+    """What the person may open, grouped: the phone's drop-down lists it flat ("网格事件 · 案件分类"), a desktop's
+    side navigation under each group's name."""
+    if g.get("tenant") is None:
+        return []
+    user = g.get("user")
+    public = [MenuLink(url_for(e.endpoint), str(e.label), spec.key) for spec, entries in public_entries()
+              for e in entries]
+    if user is None:
+        return [MenuGroup("", "", [*public, MenuLink(url_for("auth.login"), _("Staff sign-in")),
+                                   MenuLink(url_for("auth.citizen"), _("Resident sign-in"))])]
+    groups = [MenuGroup("", "", [MenuLink(url_for("shell.home"), _("Dashboard")),
+                                 *(public if user.kind == "citizen" else [])])]
+    locale = locale_code()
+    groups += [MenuGroup(spec.name(locale), spec.key, [MenuLink(url_for(e.endpoint), str(e.label), spec.key)
+                                                       for e in entries]) for spec, entries in nav_entries()]
+    admin = [MenuLink(url_for(endpoint), label) for allowed, endpoint, label in (
+        (can("tenant.modules"), "tenant_admin.modules", _("Modules")),
+        (can("org.view"), "tenant_admin.org_tree", _("Organisation")),
+        (can("people.manage"), "tenant_admin.people", _("Staff")),
+        (can("org.manage"), "imports.upload", _("Import")),
+        (can("tenant.admin") or can("tenant.calendar"), "district.index", _("District settings")),
+        (can("tenant.audit"), "tenant_admin.audit_log", _("Audit log")),
+        (can("tenant.notices"), "notices.channels", _("Notification channels")),
+    ) if allowed]
+    if admin:
+        groups.append(MenuGroup(_("District administration"), "", admin))
+    mine = [MenuLink(url_for("notices.preferences"), _("My notices")),
+            MenuLink(url_for("auth.tokens"), _("API tokens"))]
+    if user.kind == "staff":
+        mine.append(MenuLink(url_for("passwords.change"), _("Change password")))
+    groups.append(MenuGroup(_("My account"), "", mine))
+    return groups
+
+
 def _template_globals() -> dict[str, Any]:
     return {
         "tenant": g.get("tenant"),
         "user": g.get("user"),
         "operator": g.get("operator"),
         "can": can,
-        "nav_entries": nav_entries,
+        "menu_groups": menu_groups,
         "public_entries": public_entries,
         "enabled_modules": enabled_modules,
         "modules": registry,
         "locale": locale_code,
-        "action_label": action_label,
     }
 
 

@@ -38,18 +38,26 @@ def assert_tappable(page: Page, locator: Any, min_height: float = 32) -> None:
         assert height >= min_height, f"{locator} is {height:.0f} px tall: too small to tap"
 
 
+def menu(page: Page) -> Any:
+    """The menu on the screen: a staff member's side navigation at desktop width, else the drop-down."""
+    side = page.locator("#side-nav")
+    return side if side.is_visible() else page.locator("#main-menu")
+
+
 def open_menu(page: Page, t: Callable[..., str], locale: str = "zh_CN") -> Any:
-    menu = page.locator("#main-menu")
-    if menu.get_attribute("open") is None:
-        press(page, menu.get_by_text(t("Menu", locale), exact=True))
-    expect(menu.get_by_role("list")).to_be_visible()
-    return menu
+    shown = menu(page)
+    if shown.get_attribute("id") == "side-nav":
+        return shown  # always open
+    if shown.get_attribute("open") is None:
+        press(page, shown.get_by_text(t("Menu", locale), exact=True))
+    expect(shown.get_by_role("list")).to_be_visible()
+    return shown
 
 
 def close_menu(page: Page) -> None:
-    menu = page.locator("#main-menu")
-    if menu.get_attribute("open") is not None:
-        press(page, menu.locator("summary"))
+    dropdown = page.locator("#main-menu")
+    if dropdown.is_visible() and dropdown.get_attribute("open") is not None:
+        press(page, dropdown.locator("summary"))
 
 
 def go_by_menu(page: Page, t: Callable[..., str], label: str, locale: str = "zh_CN",

@@ -17,6 +17,7 @@ from playwright.sync_api import Page, expect
 from tests.browser.conftest import press
 from tests.browser.live import LiveServer
 from tests.browser.pages import CJK, assert_fits, close_menu, go_by_menu, open_menu
+from tests.browser.pages import menu as shown_menu
 
 pytestmark = pytest.mark.browser
 
@@ -26,7 +27,7 @@ MODULE_NAME = {"zh_CN": "网格事件", "en": "Grid cases"}
 
 def module_entries(page: Page) -> Any:
     """Every menu entry of the module (it has several: cases, reporting, quick notes, ..., categories)."""
-    return page.locator(f'#main-menu a[data-module="{MODULE}"]')
+    return shown_menu(page).locator(f'a[data-module="{MODULE}"]')
 
 
 def categories_entry(page: Page, t: Callable[..., str], locale: str = "zh_CN") -> Any:

@@ -24,7 +24,8 @@ def test_the_admin_grants_a_role_on_a_unit_found_by_name_removes_it_and_deactiva
     go_by_menu(page, t, t("Staff"))
     expect(page.get_by_role("heading", level=1)).to_have_text(t("Staff"))
     page.locator('form[role="search"] select[name="role"]').select_option(label=t("Grid worker"))
-    press(page, page.get_by_role("button", name=t("Search"), exact=True))
+    with page.expect_navigation(url=re.compile(r"role=grid_worker")):
+        press(page, page.get_by_role("button", name=t("Search"), exact=True))
     first = page.locator("table tbody tr a").first
     name = first.inner_text()
     assert_fits(page)

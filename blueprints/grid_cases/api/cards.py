@@ -9,8 +9,7 @@ from flask.views import MethodView
 from blueprints.grid_cases.api import blp
 from blueprints.grid_cases.schemas import CardIn, CardOut
 from blueprints.grid_cases.services import cards as card_services
-from blueprints.grid_cases.services.cards import PERMISSION, Card
-from blueprints.grid_cases.views.cards import report_url
+from blueprints.grid_cases.services.cards import PERMISSION, Card, report_url
 from blueprints.grid_cases.web import actor, answering
 from saas import db
 from saas.auth import require

@@ -30,6 +30,7 @@ from blueprints.grid_cases.models import ContactCard
 from blueprints.grid_cases.services.base import MODULE, Actor, Refused
 from saas import audit
 from saas.ids import new_id
+from saas.qr import public_url
 from saas.schemas import MAX_ID, mask_phone
 from tenants.models import OrgUnit, RoleGrant, User
 
@@ -300,3 +301,8 @@ def community_cards(session: so.Session, actor: Actor, community_id: int) -> tup
     if community is None or not grids:
         raise Refused(_("No such community, or it is not in your area."), 404)
     return community, cards_for(session, grids[:MAX_SHEET]), len(grids) > MAX_SHEET
+
+
+def report_url(grid: OrgUnit) -> str:
+    """What the card's QR code opens: the grid's public report form, as a resident's phone reaches it."""
+    return public_url("grid_cases.report", grid=grid.code)

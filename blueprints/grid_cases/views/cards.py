@@ -11,50 +11,29 @@ a dot) says so on the screen before anyone prints it.
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlsplit, urlunsplit
+from urllib.parse import quote
 
-from flask import current_app, flash, g, make_response, redirect, render_template, request, url_for
+from flask import current_app, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from blueprints.grid_cases.schemas import CardFilter, CardIn
 from blueprints.grid_cases.services import cards as card_services
 from blueprints.grid_cases.services.base import Refused
-from blueprints.grid_cases.services.cards import PERMISSION, Card
+from blueprints.grid_cases.services.cards import PERMISSION, Card, report_url
 from blueprints.grid_cases.views import bp
 from blueprints.grid_cases.views.cases import refuse
 from blueprints.grid_cases.web import actor
 from saas import db
 from saas.auth import require
-from saas.qr import qr_png, qr_svg_data_uri
+from saas.qr import qr_png, qr_svg_data_uri, unreachable_host
 from saas.rendering import render
 from saas.schemas import load_form
 from tenants.models import OrgUnit
 
 # --- the QR code's address -----------------------------------------------------------------------------
-
-
-def report_url(grid: OrgUnit) -> str:
-    """The public report form of the grid, as a resident's phone opens it from the card."""
-    url = url_for("grid_cases.report", grid=grid.code, _external=True)
-    hostname = g.tenant.hostname if g.get("tenant") is not None else None
-    if hostname:
-        parts = urlsplit(url)
-        url = urlunsplit((parts.scheme, hostname, parts.path, parts.query, ""))
-    return url
-
-
-def unreachable_host(url: str) -> str | None:
-    """The host of a URL a resident's phone will not reach (loopback, private network, a bare name), or None."""
-    host = urlsplit(url).hostname or ""
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        return host if host == "localhost" or host.endswith(".localhost") or "." not in host else None
-    return host if not address.is_global else None
 
 
 def _items(cards: list[Card]) -> list[dict[str, Any]]:

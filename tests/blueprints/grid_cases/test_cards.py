@@ -18,10 +18,10 @@ from PIL import Image
 from blueprints.grid_cases.models import ContactCard
 from blueprints.grid_cases.schemas import card_phone
 from blueprints.grid_cases.services import cards as card_services
-from blueprints.grid_cases.views.cards import unreachable_host
 from saas import db
 from saas.audit import AuditEntry
 from saas.db import statements
+from saas.qr import unreachable_host
 from tenants import services as tenant_services
 from tenants.models import OrgUnit, Tenant
 from tests.plugin import bearer, text_of
