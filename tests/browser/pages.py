@@ -41,7 +41,8 @@ def assert_tappable(page: Page, locator: Any, min_height: float = 32) -> None:
 def menu(page: Page) -> Any:
     """The menu on the screen: a staff member's side navigation at desktop width, else the drop-down."""
     side = page.locator("#side-nav")
-    return side if side.is_visible() else page.locator("#main-menu")
+    wide = (page.viewport_size or {"width": 0})["width"] >= 1024  # the layout's breakpoint (app.css)
+    return side if wide and side.count() else page.locator("#main-menu")
 
 
 def open_menu(page: Page, t: Callable[..., str], locale: str = "zh_CN") -> Any:
