@@ -32,6 +32,8 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         # the probe's switch (saas/db.py) would leave row-level security as the only line: never outside tests
         raise RuntimeError("TENANT_FILTER_DISABLED is honoured by the test suite only; refusing to start")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # alembic's plugin set-up and each migration step are not news to an operator (`db upgrade -v` shows them)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     for handler in logging.getLogger().handlers:
         if not any(isinstance(f, SecretPathFilter) for f in handler.filters):
             handler.addFilter(SecretPathFilter())

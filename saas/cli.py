@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import click
 import sqlalchemy as sa
 from flask import Flask, current_app
@@ -9,9 +11,41 @@ from flask.cli import AppGroup
 
 from saas import db, migrate
 
+
+class SchemaGroup(AppGroup):
+    """A group whose commands need the database migrated: on an empty or outdated database they say what to run,
+    in the operator's language, instead of ending in a traceback."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        if not any(arg in ("--help", "-h") for arg in [*getattr(ctx, "_protected_args", []), *ctx.args]):
+            from flask.cli import ScriptInfo
+
+            app = ctx.ensure_object(ScriptInfo).load_app()
+            with app.app_context():
+                need_schema(app)
+        return super().invoke(ctx)
+
+
+def need_schema(app: Flask) -> None:
+    from flask_babel import gettext as _
+
+    engine = db.make_engine(app.config["MIGRATE_DATABASE_URL"])
+    try:
+        with engine.connect() as conn:
+            state = migrate.schema_state(app, conn)
+    except sa.exc.OperationalError as err:
+        raise click.ClickException(_("The database cannot be reached: %(error)s", error=type(err).__name__)) from None
+    finally:
+        engine.dispose()
+    if state == "missing":
+        raise click.ClickException(_("The database is empty. Run `flask --app wsgi db upgrade` first."))
+    if state == "behind":
+        raise click.ClickException(_("The database needs its migrations. Run `flask --app wsgi db upgrade` first."))
+
+
 db_cli = AppGroup("db", help="Database schema.")
-tenants_cli = AppGroup("tenants", help="Districts and their modules.")
-platform_cli = AppGroup("platform", help="Platform operators.")
+tenants_cli = SchemaGroup("tenants", help="Districts and their modules.")
+platform_cli = SchemaGroup("platform", help="Platform operators.")
 demo_cli = AppGroup("demo", help="Demo data.")
 
 
@@ -23,10 +57,15 @@ class _Cli:
 
 
 @db_cli.command("upgrade")
-def db_upgrade() -> None:
+@click.option("-v", "--verbose", is_flag=True, help="Show each migration as it runs")
+def db_upgrade(verbose: bool) -> None:
     """Apply migrations as the owner, then row-level security and grants for the app role."""
+    if verbose:
+        logging.getLogger("alembic").setLevel(logging.INFO)
+    from flask_babel import gettext as _
+
     migrate.upgrade(current_app)
-    click.echo("database is up to date")
+    click.echo(_("The database is up to date."))
 
 
 @db_cli.command("revision")
@@ -174,8 +213,8 @@ def create_operator(username: str, name: str, password: str) -> None:
     click.echo(f"operator {username} created")
 
 
-jobs_cli = AppGroup("jobs", help="Periodic jobs of the modules.")
-outbox_cli = AppGroup("outbox", help="The notification outbox.")
+jobs_cli = SchemaGroup("jobs", help="Periodic jobs of the modules.")
+outbox_cli = SchemaGroup("outbox", help="The notification outbox.")
 
 
 @outbox_cli.command("relay")

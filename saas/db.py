@@ -287,6 +287,8 @@ def apply_security(conn: sa.Connection, app_role: str) -> None:
     if not exists:
         conn.exec_driver_sql(f"CREATE ROLE {q(role)} LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE")
     conn.exec_driver_sql(f"GRANT USAGE ON SCHEMA public TO {q(role)}")
+    if sa.inspect(conn).has_table("alembic_version"):  # the readiness check reads how far the schema is
+        conn.exec_driver_sql(f"GRANT SELECT ON alembic_version TO {q(role)}")
     expr = "tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::bigint"
     for table in Base.metadata.sorted_tables:
         name = q(table.name)

@@ -47,6 +47,28 @@ def alembic_config(app: Flask) -> Config:
     return cfg
 
 
+def heads(app: Flask) -> frozenset[str]:
+    """The head revision of the kernel's branch and of every installed module's (read once per process)."""
+    cached = app.extensions.get("saas.migration_heads")
+    if cached is None:
+        from alembic.script import ScriptDirectory
+
+        cached = frozenset(ScriptDirectory.from_config(alembic_config(app)).get_heads())
+        app.extensions["saas.migration_heads"] = cached
+    return cached
+
+
+def schema_state(app: Flask, conn: sa.Connection) -> str:
+    """"ok" when the database is at every branch's head, "missing" when it was never migrated, "behind" when a
+    migration (the kernel's or a module's) has not run."""
+    if not sa.inspect(conn).has_table("alembic_version"):
+        return "missing"
+    current = {row[0] for row in conn.execute(sa.text("SELECT version_num FROM alembic_version"))}
+    if not current:
+        return "missing"
+    return "ok" if current == set(heads(app)) else "behind"
+
+
 def upgrade(app: Flask, revision: str = "heads") -> None:
     engine = make_engine(app.config["MIGRATE_DATABASE_URL"])
     try:

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from flask import Blueprint, Flask, abort, current_app, g, jsonify, redirect, request, session, url_for
 from flask_babel import gettext as _
 
-from saas import db
+from saas import db, health
 from saas.auth import login_required
 from saas.context import can, dashboard_widgets, enabled_modules, nav_entries, public_entries, registry
 from saas.db import utcnow
@@ -35,25 +35,9 @@ def healthz() -> Any:
 
 @bp.get("/readyz")
 def readyz() -> Any:
-    checks: dict[str, str] = {}
-    try:
-        db.session.execute(sa.select(1))
-        checks["database"] = "ok"
-    except sa.exc.SQLAlchemyError as exc:
-        checks["database"] = f"error: {type(exc).__name__}"
-    url = current_app.config.get("REDIS_URL")
-    if url:
-        import redis
-
-        try:
-            redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1).ping()
-            checks["redis"] = "ok"
-        except redis.RedisError as exc:
-            checks["redis"] = f"error: {type(exc).__name__}"
-    else:
-        checks["redis"] = "not configured (jobs run in-process)"
-    ok = all(v == "ok" or v.startswith("not configured") for v in checks.values())
-    return jsonify(status="ok" if ok else "unavailable", checks=checks), 200 if ok else 503
+    results = health.checks(current_app, db.session())
+    ok = health.ready(results)
+    return jsonify(status="ok" if ok else "unavailable", checks=results), 200 if ok else 503
 
 
 @bp.post("/lang")

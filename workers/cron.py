@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from rq import cron
 
+from saas import health
 from workers import queues
 from workers.app import get_app
 from workers.delivery import relay_all
-from workers.periodic import fan_out
+from workers.periodic import beat, fan_out
 
 RELAY_INTERVAL_SECONDS = 5
 
@@ -20,7 +21,8 @@ def register_all() -> int:
     from saas.jobs import periodic_jobs
 
     cron.register(relay_all, queues.URGENT, interval=RELAY_INTERVAL_SECONDS, job_timeout=120, name="outbox.relay")
-    count = 1
+    cron.register(beat, queues.URGENT, interval=health.HEARTBEAT_SECONDS, job_timeout=30, name="health.beat")
+    count = 2
     for spec, job in periodic_jobs(get_app()):
         cron.register(fan_out, queues.PERIODIC, args=(spec.key, job.name), cron=job.cron, job_timeout=300,
                       name=f"{spec.key}.{job.name}")

@@ -86,3 +86,11 @@ class InProcessScheduler:
                 if when <= now:
                     run_periodic(self.app, *key)
                     self.due[key] = croniter(self.crons[key], now).get_next(dt.datetime)
+
+
+def beat() -> None:
+    """The cron scheduler's heartbeat, for /readyz (saas.health): it proves the scheduler and a worker run."""
+    from saas import health
+    from workers.app import get_app
+
+    health.record_beat(redis.Redis.from_url(get_app().config["REDIS_URL"]))
