@@ -37,6 +37,19 @@ class Schema(ma.Schema):
         error.messages = localize_errors(error.messages)  # type: ignore[misc]
 
 
+class SearchWords(ma.fields.String):
+    """What was typed into a search-as-you-type box beside a form (a unit's name): only a help for finding,
+    never stored, so it is cut to `max_length` rather than refused, and control characters are dropped."""
+
+    def __init__(self, *args: Any, max_length: int = 60, **kwargs: Any):
+        kwargs.setdefault("load_default", "")
+        super().__init__(*args, **kwargs)
+        self._max = max_length
+
+    def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any) -> Any:
+        return _CONTROL.sub("", super()._deserialize(value, attr, data, **kwargs)).strip()[: self._max]
+
+
 class Text(ma.fields.String):
     """A trimmed string without control characters; empty counts as missing when required."""
 

@@ -15,7 +15,7 @@ from saas.context import can, enabled_modules, module_settings, registry, role_b
 from saas.modules import switch_off_effects
 from saas.pagination import keyset_page
 from saas.rendering import render
-from saas.schemas import Id, Phone, Schema, Text, load_form
+from saas.schemas import Id, Phone, Schema, SearchWords, Text, load_form
 from tenants import auditing, services
 from tenants.models import ORG_KIND_LABELS, ORG_PARENTS, ModuleSwitch, OrgUnit, RoleGrant, User
 
@@ -123,7 +123,7 @@ class NewUnitForm(Schema):
     code = Text(required=True, max_length=64)
     name = Text(required=True, max_length=120)
     parent_id = Id(required=True)
-    unit_q = Text(load_default="", max_length=60)  # what was typed to find the parent
+    unit_q = SearchWords()  # what was typed to find the parent
 
 
 class OrgFilter(Schema):
@@ -226,7 +226,7 @@ class NewPersonForm(Schema):
     password = Text(load_default="", max_length=128)
     role = Text(required=True, max_length=40)
     unit_id = Id(required=True)
-    unit_q = Text(load_default="", max_length=60)  # what was typed to find the unit
+    unit_q = SearchWords()  # what was typed to find the unit
 
 
 class StaffFilter(Schema):
@@ -244,7 +244,7 @@ class PersonForm(Schema):
 class GrantForm(Schema):
     role = Text(required=True, max_length=40)
     unit_id = Id(required=True)
-    unit_q = Text(load_default="", max_length=60)  # what was typed to find the unit
+    unit_q = SearchWords()  # what was typed to find the unit
 
 
 def staff_query(filters: dict[str, Any]) -> sa.Select[Any]:
