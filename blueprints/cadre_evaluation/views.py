@@ -224,6 +224,7 @@ def rate(campaign_id: int) -> Any:
     """Submit a ballot: the phone is verified by its code in the same form; one ballot per person and target."""
     c = _campaign(campaign_id, public=True)
     form = dict(request.form)
+    status: int | None = None
     verified, errors = load_form(CadreVerifiedPhone(), {k: request.form.get(k, "") for k in ("phone", "code")})
     if verified is not None:
         try:
@@ -254,6 +255,7 @@ def rate(campaign_id: int) -> Any:
         except services.Refused as err:
             db.session.rollback()
             errors = {"_form": [err.message]}
+            status = err.status
         else:
             db.session.commit()
             # a transaction of its own, apart from the ledger's: see services.move_ballots
@@ -262,7 +264,7 @@ def rate(campaign_id: int) -> Any:
             return render("cadre_evaluation/thanks.html", c=c, receipt=code)
     form.pop("code", None)
     form.pop("pow", None)
-    return _public_page(c, form=form, errors=errors, status=409 if "_form" in errors else 422)
+    return _public_page(c, form=form, errors=errors, status=status or (409 if "_form" in errors else 422))
 
 
 @bp.route("/c/<int:campaign_id>/receipt", methods=["GET", "POST"])
