@@ -331,17 +331,34 @@ def submit_department_ballot(session: so.Session, tenant: Tenant, actor: Actor, 
                                   key=department_key(campaign, actor), opinions=opinions)
 
 
-def department_figures(session: so.Session, actor: Actor, targets: list[Target]) -> dict[int, dict[str, Any]]:
-    """Each target's department figures from business feedback (on-time answers, satisfaction) where that module
-    is on in the district; empty otherwise."""
+def department_figures(session: so.Session, actor: Actor, campaign: Campaign,
+                       targets: list[Target]) -> dict[int, list[tuple[str, str]]]:
+    """Each target's department figures from business feedback over the campaign's period, as labelled values
+    (received, answered on time, average answer days, satisfied share), where that module is on in the
+    district; a target whose department is not a department of the org tree has none."""
     if "business_feedback" not in actor.enabled:
         return {}
-    try:
-        from blueprints.business_feedback.services.figures import department_figures as figures
-    except ImportError:
-        return {}
-    by_department = figures(session, sorted({t.department for t in targets}))
-    return {t.id: by_department[t.department] for t in targets if by_department.get(t.department)}
+    from blueprints.business_feedback.services.figures import department_figures as figures
+
+    by_name = {f.name: f for f in figures(session, since=campaign.period_start, until=campaign.period_end).values()}
+    shown: dict[int, list[tuple[str, str]]] = {}
+    for target in targets:
+        f = by_name.get(target.department)
+        if f is None:
+            continue
+
+        def share(value: float | None) -> str:
+            return "—" if value is None else f"{value:.0%}"
+
+        shown[target.id] = [
+            (_("items received"), str(f.received)),
+            (_("answered on time"), share(f.on_time_share)),
+            (_("average answer time"), "—" if f.average_answer_days is None else
+             _("%(days).1f working days", days=f.average_answer_days)),
+            (_("satisfied"), share(f.satisfied_share)),
+            (_("supervised (督办)"), str(f.supervised)),
+        ]
+    return shown
 
 
 # --- on site: paper sheets ------------------------------------------------------------------------------------

@@ -316,8 +316,8 @@ def _department_page(c: Any, *, form: dict[str, Any] | None = None, errors: dict
     targets = services.list_targets(session, c)
     done = channels.rated_by(session, c, channels.department_key(c, actor()))
     return render("cadre_evaluation/department.html", c=c, targets=[t for t in targets if t.id not in done],
-                  done=[t for t in targets if t.id in done], figures=channels.department_figures(session, actor(),
-                                                                                                 targets),
+                  done=[t for t in targets if t.id in done],
+                  figures=channels.department_figures(session, actor(), c, targets),
                   form=form or {}, errors=errors or {}, status=status, **_labels())
 
 

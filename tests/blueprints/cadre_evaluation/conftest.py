@@ -96,7 +96,8 @@ def pow_fields(client: Any, page_url: str) -> dict[str, str]:
     html = client.get(page_url).get_data(as_text=True)
     challenge = re.search(r'data-pow-challenge="([^"]+)"', html)
     bits = re.search(r'data-pow-bits="(\d+)"', html)
-    assert challenge and bits, "the form carries no challenge"
+    assert challenge, "the form carries no challenge"
+    assert bits, "the form carries no difficulty"
     return {"pow_challenge": challenge.group(1), "pow": pow.solve(challenge.group(1), int(bits.group(1)))}
 
 

@@ -95,7 +95,8 @@ def test_seat_codes_are_made_in_batches_printed_once_and_stored_as_hashes(login_
         assert channels.code_hash(code) in dumped
         assert url.endswith(f"/c/{campaign.id}/seat/{code}")
     page = text_of(client.get(f"{BASE}/campaigns/{campaign.id}/channels").get_data(as_text=True))
-    assert "第1批" in page and "座位1–3" in page
+    assert "第1批" in page
+    assert "座位1–3" in page
     assert not any(code in page for _s, code, _u in first)  # never shown again
     with world_a.session() as s:
         entries = list(s.scalars(sa.select(AuditEntry).where(AuditEntry.action == "cadre_evaluation.issue_seat_codes")))
@@ -234,11 +235,13 @@ def test_invitations_for_a_group_respect_its_cap_and_name_the_same_person(client
     html = made.get_data(as_text=True)
     tokens = re.findall(r"<code>([a-z0-9]+)</code>", html)
     links = re.findall(r'href="([^"]+)" data-invitation-link', html)
-    assert len(tokens) == 2 and len(links) == 2
+    assert len(tokens) == 2
+    assert len(links) == 2
     assert PHONE not in html  # masked on the sheet
     with world_a.session() as s:
         dumped = " ".join(str(v) for r in s.scalars(sa.select(Invitation)) for v in vars(r).values())
-    assert PHONE not in dumped and not any(t in dumped for t in tokens)
+    assert PHONE not in dumped
+    assert not any(t in dumped for t in tokens)
     again = invite(admin, campaign.id, group, [PHONE])
     assert again.status_code == 422
     anon = world_a.app.test_client()
@@ -287,8 +290,10 @@ def test_paper_ballots_are_entered_corrected_by_void_and_replace_and_counted_on_
         rows = {r.state: r for r in s.scalars(sa.select(PaperSheet))}
         actions = list(s.scalars(sa.select(AuditEntry.action).where(AuditEntry.object_type == "cadre_sheet")
                                  .order_by(AuditEntry.id)))
-    assert rows["void"].id == sheet.id and rows["valid"].replaces_id == sheet.id
-    assert rows["valid"].number == "001" and rows["valid"].ratings == {str(t1.id): all_levels("dissatisfied")}
+    assert rows["void"].id == sheet.id
+    assert rows["valid"].replaces_id == sheet.id
+    assert rows["valid"].number == "001"
+    assert rows["valid"].ratings == {str(t1.id): all_levels("dissatisfied")}
     assert actions == ["cadre_evaluation.enter_sheet", "cadre_evaluation.void_sheet", "cadre_evaluation.enter_sheet"]
     assert admin.post(f"{url}/{sheet.id}", data=form_for([t1.id])).status_code == 409  # the void one is done
     counts = api_get(world_a, f"/campaigns/{campaign.id}/participation").get_json()
@@ -361,7 +366,9 @@ def test_opinions_reach_the_targets_department_and_the_organiser_without_identit
     assert handler_unit is not None
     handler = world_a.factory.user(world_a.tenant, "dept_handler", "d-tax", name="税务局经办")
     text = text_of(login_as(handler).get(f"{BASE}/campaigns/{campaign.id}/opinions").get_data(as_text=True))
-    assert "办事公道" in text and "张科长" in text and "李科长" not in text
+    assert "办事公道" in text
+    assert "张科长" in text
+    assert "李科长" not in text
     world_a.factory.unit(world_a.tenant, "department", "d-x", name="县水利局")
     other = world_a.factory.user(world_a.tenant, "dept_handler", "d-x", name="水利局经办")
     assert "办事公道" not in text_of(login_as(other).get(f"{BASE}/campaigns/{campaign.id}/opinions")
@@ -371,3 +378,21 @@ def test_opinions_reach_the_targets_department_and_the_organiser_without_identit
     assert [o["text"] for r in organiser.get_json()["items"] for o in r["opinions"]] == ["办事公道"]
     citizen = world_a.factory.user(world_a.tenant, None, name="居民")
     assert login_as(citizen).get(f"{BASE}/campaigns/{campaign.id}/opinions").status_code == 403
+
+
+def test_the_department_form_shows_business_feedback_figures_only_where_that_module_is_on(login_as,
+                                                                                           world_a: World) -> None:
+    campaign, (t1, _t2) = open_campaign(world_a)
+    rater = department_rater(world_a, "d-market", "县市场监管局", None)  # the targets' department
+    client = login_as(rater)
+    off = text_of(client.get(f"{BASE}/department/{campaign.id}").get_data(as_text=True))
+    assert "营商环境监督数据" not in off
+    world_a.factory.enable_module(world_a.tenant, "business_feedback")
+    on = text_of(login_as(rater).get(f"{BASE}/department/{campaign.id}").get_data(as_text=True))
+    assert "县市场监管局营商环境监督数据" in on
+    assert "收到事项 0" in on
+    assert "按时答复 —" in on
+    # a rater without a phone is keyed by their account, and still once per target
+    assert client.post(f"{BASE}/department/{campaign.id}", data=form_for([t1.id])).status_code == 200
+    assert client.post(f"{BASE}/department/{campaign.id}", data=form_for([t1.id])).status_code == 409
+    assert world_a.count(LedgerEntry) == 1
