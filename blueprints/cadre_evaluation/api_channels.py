@@ -1,6 +1,10 @@
 """Cadre evaluation's channels in the JSON API (on the module's `blp`): the organiser's rater groups, seat codes,
 invitations, paper ballots and opinions; the raters' ballots online, from a seat and from a department, and the
-proof-of-work challenge an online ballot carries. Every operation calls `channels`, as the pages do."""
+proof-of-work challenge an online ballot carries. Every operation calls `channels`, as the pages do.
+
+Like every district route of the API, the raters' operations need a token (the kernel's rule); the ballot is
+still the person's named in it (their phone and its code, or their invitation), not the token's holder's, so an
+app may cast ballots for the people using it, each once and each with a solved challenge."""
 
 from __future__ import annotations
 
@@ -38,7 +42,6 @@ from saas.auth import require
 from saas.schemas import Schema
 
 MANAGE = services.MANAGE
-PUBLIC: list[dict[str, list[str]]] = []  # no token: anyone may call (the rules and limits stand instead)
 box_limits = throttle.keyed_limits("BALLOT_BOX_RATE_LIMIT", throttle.view_arg_key("cadre-box", "campaign_id"))
 
 
@@ -182,7 +185,6 @@ class CadreOpinions(MethodView):
 
 @blp.route("/campaigns/<int:campaign_id>/challenge")
 class CadreChallenge(MethodView):
-    @blp.doc(security=PUBLIC)
     @blp.response(200, CadreChallengeOut)
     def get(self, campaign_id: int) -> dict[str, Any]:
         """A proof-of-work challenge for one online ballot: find a decimal counter such that SHA-256 of
@@ -199,7 +201,6 @@ def _code_refused(wait: int) -> Any:
 
 @blp.route("/campaigns/<int:campaign_id>/phone-codes")
 class CadrePhoneCodes(MethodView):
-    @blp.doc(security=PUBLIC)
     @blp.arguments(CadreCodeRequest)
     @blp.response(200, CadreCodeSent)
     @blp.alt_response(429, description="Too many codes for this number or address")
@@ -220,7 +221,6 @@ def _moved(campaign_id: int) -> None:
 
 @blp.route("/campaigns/<int:campaign_id>/ballots")
 class CadreOnlineBallots(MethodView):
-    @blp.doc(security=PUBLIC)
     @blp.arguments(CadreOnlineBallotIn)
     @blp.response(201, CadreReceiptOut)
     @blp.alt_response(409, description="Already rated, a spent invitation or challenge, not open or closed")
@@ -252,7 +252,6 @@ class CadreOnlineBallots(MethodView):
 
 @blp.route("/campaigns/<int:campaign_id>/seat-ballots")
 class CadreSeatBallots(MethodView):
-    @blp.doc(security=PUBLIC)
     @blp.arguments(CadreSeatBallotIn)
     @blp.response(201, CadreReceiptOut)
     @blp.alt_response(409, description="The seat code is spent or expired, already rated, not open or closed")
