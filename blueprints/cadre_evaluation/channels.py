@@ -247,6 +247,20 @@ def issue_invitations(session: so.Session, tenant: Tenant, actor: Actor, campaig
     return made
 
 
+def find_invitation(session: so.Session, campaign: Campaign, token: str, *, lock: bool = False) -> Invitation:
+    """The invitation of this token; Refused (in the person's language) when unknown or spent."""
+    query = sa.select(Invitation).where(Invitation.campaign_id == campaign.id,
+                                        Invitation.token_hash == code_hash(token))
+    if lock:
+        query = query.with_for_update().execution_options(populate_existing=True)
+    invitation = session.scalars(query).first() if token and len(token) <= 64 else None
+    if invitation is None:
+        raise Refused(_("This invitation code is not valid for this campaign."), 404)
+    if invitation.spent:
+        raise Refused(_("This invitation code has already been used."), 409)
+    return invitation
+
+
 def challenge_purpose(campaign: Campaign) -> str:
     return f"cadre_evaluation:{campaign.tenant_id}:{campaign.id}"
 
@@ -285,14 +299,7 @@ def submit_online_ballot(session: so.Session, tenant: Tenant, campaign_id: int, 
     services.check_ratings(campaign, services.list_targets(session, campaign), ratings)
     spend_challenge(session, campaign, challenge, answer)
     if token:
-        invitation = session.scalars(
-            sa.select(Invitation).where(Invitation.campaign_id == campaign.id,
-                                        Invitation.token_hash == code_hash(token))
-            .with_for_update().execution_options(populate_existing=True)).first() if len(token) <= 64 else None
-        if invitation is None:
-            raise Refused(_("This invitation code is not valid for this campaign."), 404)
-        if invitation.spent:
-            raise Refused(_("This invitation code has already been used."), 409)
+        invitation = find_invitation(session, campaign, token, lock=True)
         invitation.spent = True
         return services.submit_ballot(session, tenant, campaign.id, None, ratings, "online", key=invitation.rater_key,
                                       opinions=opinions)

@@ -276,7 +276,9 @@ def invited(campaign_id: int, token: str) -> Any:
     c = _campaign(campaign_id, public=True)
     try:
         services.check_open(c)
+        channels.find_invitation(db.session(), c, token)
     except services.Refused as err:
+        db.session.rollback()
         return _invited_page(c, token, refused=err.message, status=err.status)
     return _invited_page(c, token)
 

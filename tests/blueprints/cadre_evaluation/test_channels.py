@@ -258,10 +258,14 @@ def test_invitations_for_a_group_respect_its_cap_and_name_the_same_person(client
     assert stored(world_a) == before
     ok = anon.post(path, data={**form_for([t2.id]), **pow_fields(anon, path)})
     assert ok.status_code == 200
-    spent = anon.post(path, data={**form_for([t2.id]), **pow_fields(anon, path)})
+    spent = anon.post(path, data={**form_for([t2.id]), **pow_fields(anon, page)})
     assert spent.status_code == 409
     assert "邀请码已经使用过" in text_of(spent.get_data(as_text=True))
-    unknown = anon.post(f"{page}/invited/nope", data={**form_for([t2.id]), **pow_fields(anon, f"{page}/invited/nope")})
+    shown = anon.get(path)
+    assert shown.status_code == 409
+    assert "邀请码已经使用过" in text_of(shown.get_data(as_text=True))
+    assert anon.get(f"{page}/invited/nope").status_code == 404
+    unknown = anon.post(f"{page}/invited/nope", data={**form_for([t2.id]), **pow_fields(anon, page)})
     assert unknown.status_code == 404
     assert "邀请码无效" in text_of(unknown.get_data(as_text=True))
     with world_a.session() as s:
