@@ -64,6 +64,8 @@ def from_env() -> dict[str, Any]:
         "LOGIN_ADDRESS_RATE_LIMIT": os.environ.get("LOGIN_ADDRESS_RATE_LIMIT", "300 per minute"),
         "PHONE_CODE_RATE_LIMIT": os.environ.get("PHONE_CODE_RATE_LIMIT", "1 per minute;5 per hour"),
         "PHONE_CODE_ADDRESS_RATE_LIMIT": os.environ.get("PHONE_CODE_ADDRESS_RATE_LIMIT", "60 per minute;600 per hour"),
+        # submissions into one ballot box (a rating campaign), from every phone and address together
+        "BALLOT_BOX_RATE_LIMIT": os.environ.get("BALLOT_BOX_RATE_LIMIT", "50 per second;20000 per hour"),
         "API_TITLE": "Wanggetong API",
         "API_VERSION": "v1",
         "OPENAPI_VERSION": "3.1.0",

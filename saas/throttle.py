@@ -41,7 +41,11 @@ def address_key() -> str:
 
 
 def _form_value(name: str) -> str:
-    return (request.form.get(name) or "").strip()[:64]
+    value = request.form.get(name)
+    if value is None and request.is_json:  # the JSON API's doors count in the same buckets as the pages'
+        body = request.get_json(silent=True)
+        value = body.get(name) if isinstance(body, dict) and isinstance(body.get(name), str) else None
+    return (value or "").strip()[:64]
 
 
 def _phone_or_text(value: str) -> str:
@@ -117,3 +121,24 @@ def code_send_limits(refused: Callable[[int], Any]) -> Callable[[F], F]:
                              on_breach=on_breach)(view)
 
     return decorate
+
+
+def keyed_limits(config_name: str, key: Callable[[], str]) -> Callable[[F], F]:
+    """A POST limit from the configuration (`config_name`) on whatever `key` names: one campaign's ballot box,
+    so a flood on it is bounded however many phones and addresses it comes from."""
+
+    def decorate(view: F) -> F:
+        return limiter.limit(_config(config_name), key_func=key, methods=["POST"])(view)
+
+    return decorate
+
+
+def view_arg_key(prefix: str, name: str) -> Callable[[], str]:
+    """A limit key from the district and one of the URL's arguments (`campaign_id`)."""
+
+    def key() -> str:
+        tenant = g.get("tenant")
+        value = (request.view_args or {}).get(name, "-")
+        return f"{prefix}:{tenant.id if tenant is not None else '-'}:{value}"
+
+    return key

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
-from saas.modules import ModuleSpec, NavEntry, PeriodicJob, Setting
+from saas.modules import ModuleSpec, NavEntry, PeriodicJob, RoleSpec, Setting
 
 
 def _views():  # type: ignore[no-untyped-def]
@@ -40,8 +40,14 @@ module = ModuleSpec(
                    "results by channel and dimension."),
     permissions={
         "cadre_evaluation.manage": _l("Set up, open, close and publish rating campaigns and see their results"),
+        "cadre_evaluation.rate_department": _l("Score the targets of rating campaigns for a department "
+                                               "(相关部门综合评)"),
+        "cadre_evaluation.opinions": _l("Read raters' opinions on the department's own targets"),
     },
-    grants={"district_admin": ("cadre_evaluation.manage",)},
+    roles=(RoleSpec("cadre_department_rater", _l("Departmental rater (相关部门综合评)"),
+                    ("cadre_evaluation.rate_department", "cadre_evaluation.opinions"), ("department", "section")),),
+    grants={"district_admin": ("cadre_evaluation.manage", "cadre_evaluation.opinions"),
+            "dept_handler": ("cadre_evaluation.opinions",)},
     settings=(
         Setting("onsite_weight", _l("Default weight of on-site rating (会议现场评), in percent"), int, 30, min=0,
                 max=100),
@@ -52,8 +58,12 @@ module = ModuleSpec(
         Setting("min_ballots", _l("Default minimum number of ballots before a target's score is shown"), int, 30,
                 min=1, max=10000),
         Setting("batch_size", _l("Ballots moved together, shuffled, into the ballot box"), int, 20, min=1, max=1000),
+        Setting("pow_bits", _l("Work asked of a phone before an online ballot (leading zero bits; 16 is about a "
+                               "second on a phone)"), int, 16, min=0, max=24),
+        Setting("seat_hours", _l("Hours a seat code stays valid after it is printed"), int, 12, min=1, max=720),
     ),
-    nav=(NavEntry("cadre_evaluation.home", _l("Cadre evaluation"), "cadre_evaluation.manage"),),
+    nav=(NavEntry("cadre_evaluation.home", _l("Cadre evaluation"), "cadre_evaluation.manage"),
+         NavEntry("cadre_evaluation.department_home", _l("Departmental rating"), "cadre_evaluation.rate_department")),
     public_nav=(NavEntry("cadre_evaluation.public_list", _l("Rate section chiefs (千人评科长)")),),
     jobs=(
         PeriodicJob("move_ballots", "*/10 * * * *", "blueprints.cadre_evaluation.jobs:move_ballots",

@@ -148,3 +148,6 @@ class CadreResults(MethodView):
             campaign = services.get_campaign(db.session(), campaign_id)
             items = services.results_for(db.session(), actor(), campaign)
         return {"items": items}
+
+
+from blueprints.cadre_evaluation import api_channels  # noqa: E402,F401  (the channels' operations join this blueprint)

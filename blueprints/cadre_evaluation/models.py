@@ -125,6 +125,7 @@ class PendingSubmission(TenantScoped, Base):
     channel: so.Mapped[str] = so.mapped_column(sa.String(12))
     receipt_hash: so.Mapped[str] = so.mapped_column(sa.String(64))
     ratings: so.Mapped[dict[str, dict[str, str]]] = so.mapped_column(sa.JSON)
+    opinions: so.Mapped[dict[str, str] | None] = so.mapped_column(sa.JSON)
 
 
 class Ballot(TenantScoped, Base):
@@ -172,3 +173,16 @@ class Receipt(TenantScoped, Base):
     campaign_id: so.Mapped[int]
     receipt_hash: so.Mapped[str] = so.mapped_column(sa.String(64))
     batch_id: so.Mapped[int] = so.mapped_column(sa.BigInteger)
+
+
+from blueprints.cadre_evaluation.channel_models import (  # noqa: E402  (the channels' tables join this metadata)
+    Invitation,
+    Opinion,
+    PaperSheet,
+    RaterGroup,
+    SeatCode,
+    SpentChallenge,
+)
+
+__all__ = ["Ballot", "Campaign", "Invitation", "LedgerEntry", "Opinion", "PaperSheet", "PendingSubmission",
+           "RaterGroup", "Receipt", "Score", "SeatCode", "SpentChallenge", "Target"]

@@ -32,6 +32,7 @@ from blueprints.cadre_evaluation.models import (
     Ballot,
     Campaign,
     LedgerEntry,
+    Opinion,
     PendingSubmission,
     Receipt,
     Score,
@@ -254,6 +255,9 @@ def transition(session: so.Session, tenant: Tenant, actor: Actor, campaign_id: i
     if action == "open" and not list_targets(session, campaign):
         raise Refused(_("Add the targets before opening the campaign."), 409)
     if action == "close":
+        from blueprints.cadre_evaluation.channels import count_paper_sheets
+
+        count_paper_sheets(session, campaign)
         move_ballots(session, campaign, everything=True)
     campaign.state = dest
     session.flush()
@@ -315,20 +319,27 @@ def check_ratings(campaign: Campaign, targets: list[Target], ratings: dict[Any, 
     return clean
 
 
-def submit_ballot(session: so.Session, tenant: Tenant, campaign_id: int, phone: str,
-                  ratings: dict[Any, dict[str, str]], channel: str = "online") -> str:
+def submit_ballot(session: so.Session, tenant: Tenant, campaign_id: int, phone: str | None,
+                  ratings: dict[Any, dict[str, str]], channel: str = "online", *, key: str | None = None,
+                  opinions: dict[Any, str] | None = None) -> str:
     """Record a verified person's ballot on the targets they rated and return its receipt code.
 
     The caller has verified `phone` (the kernel's phone code) and commits; it then calls `move_ballots` in a new
     transaction. Refused, with nothing stored, when the campaign is not open, a rating is off the scale, or the
     person has already rated one of these targets (the ledger's unique key decides, also at the same instant).
+    `key` is the person's ledger key when the channel named them otherwise than by `phone` (`channels`);
+    `opinions` (`{target_id: text}`, on rated targets only) travel with the ballots, as anonymous as they.
     """
     campaign = get_campaign(session, campaign_id)
     if campaign.state == "draft":
         raise Refused(_("No such campaign."), 404)
     check_open(campaign)
     clean = check_ratings(campaign, list_targets(session, campaign), ratings)
-    key = rater_key(campaign, phone)
+    notes = check_opinions(clean, opinions)
+    if key is None:
+        if not phone:
+            raise RuntimeError("a ballot needs the rater's phone or ledger key")
+        key = rater_key(campaign, phone)
     done = set(session.scalars(sa.select(LedgerEntry.target_id).where(
         LedgerEntry.campaign_id == campaign.id, LedgerEntry.rater_key == key,
         LedgerEntry.target_id.in_([int(t) for t in clean]))))
@@ -339,7 +350,7 @@ def submit_ballot(session: so.Session, tenant: Tenant, campaign_id: int, phone: 
     session.add_all(LedgerEntry(campaign_id=campaign.id, target_id=int(t), rater_key=key, channel=channel)
                     for t in clean)
     session.add(PendingSubmission(campaign_id=campaign.id, channel=channel, receipt_hash=receipt_hash(code),
-                                  ratings=clean))
+                                  ratings=clean, opinions=notes or None))
     try:
         session.flush()
     except sqlalchemy.exc.IntegrityError as err:
@@ -347,6 +358,24 @@ def submit_ballot(session: so.Session, tenant: Tenant, campaign_id: int, phone: 
         raise Refused(_("You have already rated this person in this campaign; each person rates each target "
                         "once."), 409) from err
     return code
+
+
+OPINION_MAX = 500
+
+
+def check_opinions(clean: dict[str, Any], opinions: dict[Any, str] | None) -> dict[str, str]:
+    """The opinions as `{target_id: text}`: trimmed, empty ones dropped, each on a target rated in this ballot."""
+    notes: dict[str, str] = {}
+    for raw_id, text in (opinions or {}).items():
+        text = (text or "").strip() if isinstance(text, str) else ""
+        if not text:
+            continue
+        if str(raw_id) not in clean:
+            raise ServiceError({"opinions": _("An opinion can only be left on a person you rate in this ballot.")})
+        if len(text) > OPINION_MAX:
+            raise ServiceError({f"o{raw_id}": _("An opinion is at most %(num)d characters.", num=OPINION_MAX)})
+        notes[str(raw_id)] = text
+    return notes
 
 
 def move_ballots(session: so.Session, campaign: Campaign | None = None, *, everything: bool = False,
@@ -374,6 +403,7 @@ def move_ballots(session: so.Session, campaign: Campaign | None = None, *, every
         batch_id = random_id()
         ballots: list[Ballot] = []
         scores: list[Score] = []
+        opinions: list[Opinion] = []
         for row in rows:
             for target_id, levels in row.ratings.items():
                 ballot = Ballot(id=random_id(), campaign_id=campaign_id, target_id=int(target_id),
@@ -381,8 +411,11 @@ def move_ballots(session: so.Session, campaign: Campaign | None = None, *, every
                 ballots.append(ballot)
                 scores.extend(Score(campaign_id=campaign_id, ballot_id=ballot.id, target_id=ballot.target_id,
                                     channel=row.channel, dimension=d, level=lv) for d, lv in levels.items())
+            opinions.extend(Opinion(id=random_id(), campaign_id=campaign_id, target_id=int(t), channel=row.channel,
+                                    text=text, batch_id=batch_id) for t, text in (row.opinions or {}).items())
         rng.shuffle(ballots)
         rng.shuffle(scores)
+        rng.shuffle(opinions)
         receipts = [Receipt(campaign_id=campaign_id, receipt_hash=row.receipt_hash, batch_id=batch_id) for row in rows]
         rng.shuffle(receipts)
         for row in rows:
@@ -392,6 +425,7 @@ def move_ballots(session: so.Session, campaign: Campaign | None = None, *, every
         session.flush()
         session.add_all(scores)
         session.add_all(receipts)
+        session.add_all(opinions)
         session.flush()
         moved += len(rows)
     return moved
@@ -418,6 +452,9 @@ def participation(session: so.Session, campaign: Campaign) -> dict[str, int]:
     rows = session.execute(sa.select(LedgerEntry.channel, sa.func.count()).where(
         LedgerEntry.campaign_id == campaign.id).group_by(LedgerEntry.channel)).all()
     counts = {c: 0 for c in CHANNELS} | {channel: n for channel, n in rows}
+    from blueprints.cadre_evaluation.channels import paper_ballots
+
+    counts["onsite"] += paper_ballots(session, campaign)  # paper sheets have no ledger rows
     counts["raters"] = session.scalar(sa.select(sa.func.count(sa.distinct(LedgerEntry.rater_key))).where(
         LedgerEntry.campaign_id == campaign.id)) or 0
     return counts

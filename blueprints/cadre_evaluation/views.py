@@ -170,9 +170,13 @@ def _public_page(c: Any, *, form: dict[str, Any] | None = None, errors: dict[str
     session = db.session()
     results = services.tally(session, c) if c.state == "published" else None
     counts = services.participation(session, c) if c.state == "open" else None
-    return render("cadre_evaluation/public.html", block=block, c=c, targets=services.list_targets(session, c),
-                  counts=counts, results=results, form=form or {}, errors=errors or {}, receipt=receipt,
-                  receipt_state=receipt_state, sent=sent, wait=wait, status=status, **_labels())
+    from blueprints.cadre_evaluation import channels
+
+    pow_challenge = channels.challenge_for(session, c) if c.state == "open" else None
+    return render("cadre_evaluation/public.html", pow=pow_challenge, block=block, c=c,
+                  targets=services.list_targets(session, c), counts=counts, results=results, form=form or {},
+                  errors=errors or {}, receipt=receipt, receipt_state=receipt_state, sent=sent, wait=wait,
+                  status=status, **_labels())
 
 
 @bp.get("/c/<int:campaign_id>")
@@ -215,10 +219,12 @@ def _ratings_from_form(c: Any) -> dict[str, dict[str, str]]:
 
 @bp.post("/c/<int:campaign_id>/rate")
 @throttle.code_check_limits
+@throttle.keyed_limits("BALLOT_BOX_RATE_LIMIT", throttle.view_arg_key("cadre-box", "campaign_id"))
 def rate(campaign_id: int) -> Any:
     """Submit a ballot: the phone is verified by its code in the same form; one ballot per person and target."""
     c = _campaign(campaign_id, public=True)
     form = dict(request.form)
+    status: int | None = None
     verified, errors = load_form(CadreVerifiedPhone(), {k: request.form.get(k, "") for k in ("phone", "code")})
     if verified is not None:
         try:
@@ -237,13 +243,19 @@ def rate(campaign_id: int) -> Any:
                 errors["code"] = [_("The code is wrong or has expired.")]
     if not errors and verified is not None:
         try:
-            code = services.submit_ballot(db.session(), g.tenant, c.id, verified["phone"], _ratings_from_form(c))
+            from blueprints.cadre_evaluation import channels, views_channels
+
+            code = channels.submit_online_ballot(
+                db.session(), g.tenant, c.id, phone=verified["phone"], ratings=_ratings_from_form(c),
+                opinions=views_channels.opinions_from_form(), challenge=request.form.get("pow_challenge", ""),
+                answer=request.form.get("pow", ""))
         except services.ServiceError as err:
             db.session.rollback()
             errors = {k: [str(v)] for k, v in err.errors.items()}
         except services.Refused as err:
             db.session.rollback()
             errors = {"_form": [err.message]}
+            status = err.status
         else:
             db.session.commit()
             # a transaction of its own, apart from the ledger's: see services.move_ballots
@@ -251,7 +263,8 @@ def rate(campaign_id: int) -> Any:
             db.session.commit()
             return render("cadre_evaluation/thanks.html", c=c, receipt=code)
     form.pop("code", None)
-    return _public_page(c, form=form, errors=errors, status=409 if "_form" in errors else 422)
+    form.pop("pow", None)
+    return _public_page(c, form=form, errors=errors, status=status or (409 if "_form" in errors else 422))
 
 
 @bp.route("/c/<int:campaign_id>/receipt", methods=["GET", "POST"])
@@ -267,3 +280,6 @@ def receipt(campaign_id: int) -> Any:
             state = services.check_receipt(db.session(), c.id, data["receipt"]) or "unknown"
     return render("cadre_evaluation/receipt.html", c=c, state=state, errors=errors,
                   form={"receipt": request.form.get("receipt", "")}, status=422 if errors else 200)
+
+
+from blueprints.cadre_evaluation import views_channels  # noqa: E402,F401  (the channels' pages join this blueprint)

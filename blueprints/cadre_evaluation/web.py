@@ -19,3 +19,14 @@ def actor() -> Actor:
 
 
 __all__ = ["actor", "answering"]
+
+
+def phone_verified(phone: str, code: str) -> bool:
+    """The phone's code checks out (spent now); a wrong one is counted and logged, and so is a staff number's,
+    which was sent no code (`saas.auth.send_phone_code`). The caller commits either way."""
+    from saas import auth
+
+    if auth.find_staff(phone) is None and auth.check_phone_code(phone, code):
+        return True
+    auth.record_refused("auth.code_failed", None, phone=phone)
+    return False

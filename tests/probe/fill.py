@@ -435,12 +435,29 @@ def _cadre_evaluation(factory: Factory, tenant: Any, mark: str, phone_head: str,
         s.commit()
         levels = {d["key"]: "satisfied" for d in campaign.dimensions}
         for i in range(2):
-            ce.submit_ballot(s, tenant, campaign.id, f"{phone_head}66{i:02d}", {target.id: levels})
+            ce.submit_ballot(s, tenant, campaign.id, f"{phone_head}66{i:02d}", {target.id: levels},
+                             opinions={target.id: f"{mark}秘意见{i}"})
             s.commit()
+        _cadre_channels(s, tenant, admin, campaign.id, target.id, levels, mark, phone_head)
         ce.move_ballots(s, campaign, everything=True)
         s.commit()
         ce.submit_ballot(s, tenant, campaign.id, f"{phone_head}6699", {target.id: levels})
         s.commit()
+
+
+def _cadre_channels(s: Any, tenant: Any, admin: Any, campaign_id: int, target_id: int, levels: dict[str, str],
+                    mark: str, phone_head: str) -> None:
+    """Cadre evaluation's channels: rater groups, seat codes, an invitation and a paper ballot."""
+    from blueprints.cadre_evaluation import channels
+
+    group = channels.add_group(s, tenant, admin, campaign_id, {"name": f"{mark}秘企业代表", "channel": "online",
+                                                              "cap": 5})
+    seats = channels.add_group(s, tenant, admin, campaign_id, {"name": f"{mark}秘观测员", "channel": "onsite"})
+    channels.issue_seat_codes(s, tenant, admin, campaign_id, 2, seats.id)
+    channels.issue_invitations(s, tenant, admin, campaign_id, group.id, [f"{phone_head}6610"])
+    channels.enter_sheet(s, tenant, admin, campaign_id, f"{mark}秘001", {target_id: levels},
+                         {target_id: f"{mark}秘纸质意见"})
+    s.commit()
 
 
 def _signed_in(app: Flask, user_id: int, tenant_id: int) -> dict[str, Any]:
@@ -800,7 +817,8 @@ DOOR_PUBLISHED: dict[str, Callable[[dict[str, list[dict[str, Any]]]], set[str]]]
     "grid_cases.report": report_form_published,
     "grid_cases.report_code": report_form_published,
     **{f"cadre_evaluation.{door}": cadre_public_published
-       for door in ("public_list", "public", "send_code", "rate", "receipt")},
+       for door in ("public_list", "public", "send_code", "rate", "receipt", "seat", "rate_seat", "invited",
+                    "rate_invited")},
 }
 
 

@@ -101,6 +101,10 @@ TENANT_DOORS: dict[str, str] = {
     "cadre_evaluation.send_code": "the rating form asks for a phone code",
     "cadre_evaluation.rate": "anyone with a verified phone rates",
     "cadre_evaluation.receipt": "a rater checks a receipt code: counted or not, nothing else",
+    "cadre_evaluation.seat": "a seat's QR code opens the rating form (or says the code is spent or unknown)",
+    "cadre_evaluation.rate_seat": "a rater at a seat rates with a verified phone",
+    "cadre_evaluation.invited": "an invitation opens the rating form for the invited person",
+    "cadre_evaluation.rate_invited": "the invited person rates with the invitation",
 }
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 REDIRECTS = {301, 302, 303, 307, 308}

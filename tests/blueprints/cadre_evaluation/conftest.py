@@ -87,6 +87,20 @@ class World:
         return self.codes.last(phone)
 
 
+def pow_fields(client: Any, page_url: str) -> dict[str, str]:
+    """The proof of work a browser adds to a ballot form: the page's challenge and a solved counter."""
+    import re
+
+    from saas import pow
+
+    html = client.get(page_url).get_data(as_text=True)
+    challenge = re.search(r'data-pow-challenge="([^"]+)"', html)
+    bits = re.search(r'data-pow-bits="(\d+)"', html)
+    assert challenge, "the form carries no challenge"
+    assert bits, "the form carries no difficulty"
+    return {"pow_challenge": challenge.group(1), "pow": pow.solve(challenge.group(1), int(bits.group(1)))}
+
+
 def all_levels(level: str, **over: str) -> dict[str, str]:
     return {d: over.get(d, level) for d in DIMS}
 

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from blueprints.cadre_evaluation import services
 from blueprints.cadre_evaluation.models import Ballot, LedgerEntry, PendingSubmission, Receipt, Score
 from saas.db import utcnow
-from tests.blueprints.cadre_evaluation.conftest import DIMS, World, all_levels
+from tests.blueprints.cadre_evaluation.conftest import DIMS, World, all_levels, pow_fields
 from tests.plugin import text_of
 
 PHONE = "13812349876"
@@ -32,8 +32,10 @@ def rate_on_page(client, world: World, campaign_id: int, ratings: dict[str, str]
                  code: str | None = None) -> object:
     assert client.post(f"/t/alpha/cadre_evaluation/c/{campaign_id}/code", data={"phone": phone},
                        headers={"HX-Request": "true"}).status_code == 200
+    page = f"/t/alpha/cadre_evaluation/c/{campaign_id}"
+    proof = pow_fields(client, page) if client.get(page).status_code == 200 else {}
     return client.post(f"/t/alpha/cadre_evaluation/c/{campaign_id}/rate",
-                       data={**ratings, "phone": phone, "code": code or world.last_code(phone)})
+                       data={**ratings, **proof, "phone": phone, "code": code or world.last_code(phone)})
 
 
 def test_a_citizen_verifies_and_rates_then_checks_the_receipt(client, world_a: World) -> None:
@@ -126,7 +128,8 @@ def test_ratings_off_the_scale_are_refused_and_nothing_stored(client, world_a: W
     assert stored(world_a) == (0, 0, 0, 0, 0)
     # the code was not spent on a refused ballot: the same code still rates
     ok = client.post(f"/t/alpha/cadre_evaluation/c/{campaign.id}/rate",
-                     data={**form_for([t1.id]), "phone": PHONE, "code": world_a.last_code(PHONE)})
+                     data={**form_for([t1.id]), **pow_fields(client, f"/t/alpha/cadre_evaluation/c/{campaign.id}"),
+                           "phone": PHONE, "code": world_a.last_code(PHONE)})
     assert ok.status_code == 200
 
 

@@ -20,7 +20,7 @@ def test_switching_the_module_on_gives_the_defaults(world_a: World) -> None:
     with world_a.session() as s:
         row = s.scalars(sa.select(ModuleSwitch).where(ModuleSwitch.module_key == "cadre_evaluation")).one()
         assert row.settings == {"onsite_weight": 30, "online_weight": 40, "department_weight": 30,
-                                "min_ballots": 30, "batch_size": 20}
+                                "min_ballots": 30, "batch_size": 20, "pow_bits": 16, "seat_hours": 12}
     campaign = world_a.campaign(targets=0)
     assert [d["name"] for d in campaign.dimensions] == ["履职尽责", "依法办事", "服务质量", "工作作风", "廉洁自律"]
     assert sum(d["weight"] for d in campaign.dimensions) == 100
