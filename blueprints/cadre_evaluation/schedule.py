@@ -25,9 +25,10 @@ from saas.db import utcnow
 
 log = logging.getLogger("cadre_evaluation.schedule")
 
-# state → (the step taken from it, the campaign's time that makes it due); draft has two (announce or open)
+# state → (the step taken from it, the time that makes it due), first due first: a draft whose list was to be
+# published is announced before it opens
 STEPS: dict[str, tuple[tuple[str, str], ...]] = {
-    "draft": (("open", "opens_at"), ("announce", "announce_at")),
+    "draft": (("announce", "announce_at"), ("open", "opens_at")),
     "announced": (("open", "opens_at"),),
     "open": (("close", "closes_at"),),
     "closed": (("publish", "results_at"),),
