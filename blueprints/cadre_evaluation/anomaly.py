@@ -80,12 +80,16 @@ def flags(session: so.Session, campaign: Campaign) -> dict[str, list[dict[str, A
                             NetworkCount.count)
                   .where(NetworkCount.campaign_id == campaign.id, NetworkCount.count >= threshold)
                   .order_by(NetworkCount.count.desc(), NetworkCount.window_start).limit(200))]
-    pattern = sa.func.string_agg(sa.cast(Score.dimension + "=" + Score.level, sa.Text),
-                                 sa.literal_column("',' ORDER BY dimension"))
-    levels = sa.func.count(sa.distinct(Score.level))
-    per_ballot = (sa.select(Score.target_id, Score.channel, pattern.label("pattern"))
+    # a ballot's answers as one number (digit i in base len(scale) is dimension i's level): portable SQL, and
+    # the box's rows are read grouped, never one by one
+    dims = [d["key"] for d in campaign.dimensions]
+    levels = [lv["key"] for lv in campaign.scale]
+    base = len(levels)
+    code = sa.func.sum(sa.case(*[((Score.dimension == d) & (Score.level == lv), j * base ** i)
+                                 for i, d in enumerate(dims) for j, lv in enumerate(levels)], else_=0))
+    per_ballot = (sa.select(Score.target_id, Score.channel, code.label("pattern"))
                   .where(Score.campaign_id == campaign.id).group_by(Score.ballot_id, Score.target_id, Score.channel)
-                  .having(levels > 1).subquery())
+                  .having(sa.func.count(sa.distinct(Score.level)) > 1).subquery())
     totals = {(t, c): n for t, c, n in session.execute(
         sa.select(Ballot.target_id, Ballot.channel, sa.func.count()).where(Ballot.campaign_id == campaign.id)
         .group_by(Ballot.target_id, Ballot.channel))}
@@ -99,7 +103,7 @@ def flags(session: so.Session, campaign: Campaign) -> dict[str, list[dict[str, A
         total = totals.get((target_id, channel), 0)
         if not total or count / total < PATTERN_SHARE:
             continue
-        answers = [pair.split("=", 1) for pair in text.split(",")]
+        answers = [(d, levels[(int(text) // base ** i) % base]) for i, d in enumerate(dims)]
         patterns.append({"target": names.get(target_id), "channel": channel, "count": count, "ballots": total,
                          "answers": "，".join(f"{dim_names.get(d, d)}：{level_names.get(lv, lv)}"
                                              for d, lv in answers)})

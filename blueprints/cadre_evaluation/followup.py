@@ -306,14 +306,14 @@ def report(session: so.Session, campaign: Campaign, day: dt.date) -> list[dict[s
 def export_xlsx(campaign: Campaign, rows: list[dict[str, Any]], tz: str) -> bytes:
     """The follow-up report as a workbook: a sheet of targets with counts, one of actions, one of items."""
     book = ExportBook(tz)
-    summary = book.sheet(_("Follow-up"), [_("Name"), _("Department"), _("Section"), _("Actions"), _("Open items"),
+    summary = book.sheet(_("Follow-up"), [_("Full name"), _("Department"), _("Section"), _("Actions"), _("Open items"),
                                           _("Done items"), _("Overdue items")], [12, 18, 18, 30, 10, 10, 10])
     for r in rows:
         t = r["target"]
         summary.append([t.name, t.department, t.section,
                         "、".join(str(ACTION_LABELS[a.kind]) for a, _docs in r["actions"]),
                         r["open"], r["done"], r["overdue"]])
-    acts = book.sheet(_("Actions"), [Column("name", _("Name"), 12), Column("kind", _("Action"), 18),
+    acts = book.sheet(_("Actions"), [Column("name", _("Full name"), 12), Column("kind", _("Action"), 18),
                                      Column("taken_on", _("Date"), 12, number_format="yyyy-mm-dd"),
                                      Column("note", _("Note"), 40), Column("documents", _("Documents"), 30)])
     for r in rows:
@@ -321,7 +321,7 @@ def export_xlsx(campaign: Campaign, rows: list[dict[str, Any]], tz: str) -> byte
             acts.append({"name": r["target"].name, "kind": str(ACTION_LABELS[a.kind]), "taken_on": a.taken_on,
                          "note": a.note, "documents": "、".join(d.filename for d in docs)})
     its = book.sheet(_("Rectification items"), [
-        Column("name", _("Name"), 12), Column("source", _("Source"), 22), Column("text", _("Item"), 40),
+        Column("name", _("Full name"), 12), Column("source", _("Source"), 22), Column("text", _("Item"), 40),
         Column("owner", _("Owner"), 16), Column("deadline", _("Deadline"), 12, number_format="yyyy-mm-dd"),
         Column("state", _("State"), 8), Column("done_on", _("Done on"), 12, number_format="yyyy-mm-dd")])
     for r in rows:

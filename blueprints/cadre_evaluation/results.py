@@ -79,7 +79,7 @@ def export_xlsx(campaign: Campaign, rows: list[dict[str, Any]], tz: str) -> byte
     book = ExportBook(tz)
     dims = campaign.dimensions
     sheet = book.sheet(_("Results"), [
-        Column("rank", _("Rank"), 8), Column("area_rank", _("Rank in area"), 10), Column("name", _("Name"), 12),
+        Column("rank", _("Rank"), 8), Column("area_rank", _("Rank in area"), 10), Column("name", _("Full name"), 12),
         Column("department", _("Department"), 18), Column("section", _("Section"), 18),
         Column("area", _("Business area"), 16), Column("ballots", _("Ballots"), 10),
         *[Column(f"c_{c}", services.CHANNEL_LABELS[c], 14) for c in CHANNELS],
@@ -94,7 +94,7 @@ def export_xlsx(campaign: Campaign, rows: list[dict[str, Any]], tz: str) -> byte
                       "total": _round(r["total"]), "unknown": r["unknown_share"],
                       "note": "" if r["scored"] else _("Fewer ballots than the minimum (%(n)s): not scored",
                                                        n=campaign.min_ballots)})
-    detail = book.sheet(_("By channel"), [_("Name"), _("Section"), _("Channel"), _("Ballots"),
+    detail = book.sheet(_("By channel"), [_("Full name"), _("Section"), _("Channel"), _("Ballots"),
                                           *[d["name"] for d in dims], _("Channel score")])
     for r in rows:
         for c in CHANNELS:

@@ -11,6 +11,7 @@ time exactly (`now >= time`), the same edge `check_open` uses for ballots.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import logging
 from typing import Any
 
@@ -41,7 +42,7 @@ def check_schedule(data: dict[str, Any]) -> dict[str, str]:
     """The schedule's times, where given, in the order of the steps; a message per time out of order."""
     errors: dict[str, str] = {}
     given = [(k, data[k]) for k in ORDER if data.get(k)]
-    for (_key, before), (key, after) in zip(given, given[1:], strict=False):
+    for (_key, before), (key, after) in itertools.pairwise(given):
         if after < before:
             errors[key] = _("The schedule's steps must follow each other: target list, opening, closing, "
                             "results, follow-up.")

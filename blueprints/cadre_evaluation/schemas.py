@@ -107,6 +107,7 @@ class CadreChannelResult(Schema):
 class CadreResultOut(Schema):
     target = ma.fields.Nested(CadreTargetOut)
     rank = ma.fields.Integer(allow_none=True)
+    area_rank = ma.fields.Integer(allow_none=True)
     ballots = ma.fields.Integer()
     scored = ma.fields.Boolean()
     total = ma.fields.Float(allow_none=True)

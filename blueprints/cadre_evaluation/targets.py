@@ -28,7 +28,7 @@ MAX_PHOTO_BYTES = 5 * 1024 * 1024
 KIND = "cadre_evaluation.targets"
 MAX_ROWS = 500
 COLUMNS = (
-    ImportColumn("name", _l("Name"), "姓名", ("评议对象", "name")),
+    ImportColumn("name", _l("Full name"), "姓名", ("评议对象", "name")),
     ImportColumn("department", _l("Department"), "单位", ("部门", "所在单位", "department")),
     ImportColumn("section", _l("Section"), "科室", ("股室", "科室名称", "section")),
     ImportColumn("post", _l("Post"), "职务", ("岗位", "post"), required=False),
@@ -66,6 +66,12 @@ def photo(session: so.Session, target_id: int, *, thumb: bool = False) -> tuple[
     if target is None or body is None:
         raise Refused(_("No such photo."), 404)
     return target, body
+
+
+def with_photo(session: so.Session, campaign: Campaign) -> set[int]:
+    """The ids of the campaign's targets that have a photo (one query, no picture loaded)."""
+    return set(session.scalars(sa.select(Target.id).where(Target.campaign_id == campaign.id,
+                                                          Target.photo_thumb.is_not(None))))
 
 
 MODULE = services.MODULE

@@ -10,7 +10,7 @@ from flask import Blueprint, flash, g, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_smorest import abort
 
-from blueprints.cadre_evaluation import services
+from blueprints.cadre_evaluation import anomaly, services
 from blueprints.cadre_evaluation.schemas import (
     CadreCampaignPatch,
     CadreCodeRequest,
@@ -131,6 +131,9 @@ def add_target(campaign_id: int) -> Any:
     if data is not None:
         try:
             services.add_target(db.session(), g.tenant, actor(), campaign_id, data)
+        except services.ServiceError as err:
+            db.session.rollback()
+            errors = {k: [str(v)] for k, v in err.errors.items()}
         except services.Refused as err:
             db.session.rollback()
             errors = {"_form": [err.message]}
@@ -238,6 +241,8 @@ def rate(campaign_id: int) -> Any:
     if not errors and verified is not None:
         try:
             code = services.submit_ballot(db.session(), g.tenant, c.id, verified["phone"], _ratings_from_form(c))
+            # counts per network for the anomaly flags, in the ledger's transaction, never with a ballot
+            anomaly.record(db.session(), g.tenant.id, c, [int(t) for t in _ratings_from_form(c)], request.remote_addr)
         except services.ServiceError as err:
             db.session.rollback()
             errors = {k: [str(v)] for k, v in err.errors.items()}
@@ -267,3 +272,5 @@ def receipt(campaign_id: int) -> Any:
             state = services.check_receipt(db.session(), c.id, data["receipt"]) or "unknown"
     return render("cadre_evaluation/receipt.html", c=c, state=state, errors=errors,
                   form={"receipt": request.form.get("receipt", "")}, status=422 if errors else 200)
+
+from blueprints.cadre_evaluation import views_results  # noqa: E402, F401  results and follow-up pages on bp

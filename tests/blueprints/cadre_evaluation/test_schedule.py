@@ -31,7 +31,7 @@ def _advance(world: World, now: dt.datetime) -> list[str]:
     return [step for _cid, step in taken]
 
 
-@pytest.mark.parametrize("step, state_before, state_after", [
+@pytest.mark.parametrize(("step", "state_before", "state_after"), [
     ("announce_at", "draft", "announced"), ("opens_at", "announced", "open"), ("closes_at", "open", "closed"),
     ("results_at", "closed", "published"), ("followup_at", "published", "followup")])
 def test_each_step_is_taken_at_its_time_and_not_a_second_before(world_a: World, step: str, state_before: str,
@@ -49,7 +49,8 @@ def test_each_step_is_taken_at_its_time_and_not_a_second_before(world_a: World, 
     with world_a.session() as s:
         entry = s.scalars(sa.select(AuditEntry).where(AuditEntry.object_id == str(campaign.id))
                           .order_by(AuditEntry.id.desc())).first()
-        assert entry.after == {"state": state_after} and entry.before == {"state": state_before}
+        assert entry.after == {"state": state_after}
+        assert entry.before == {"state": state_before}
         assert entry.actor_id is None  # the system
 
 
