@@ -71,7 +71,7 @@ class CadreFollowUpRow(Schema):
     overdue = ma.fields.Integer()
 
     def _actions(self, row: dict[str, Any]) -> list[dict[str, Any]]:
-        return [{**CadreActionOut().dump(a), "documents": [{"id": str(d.id), "filename": d.filename,
+        return [{**CadreActionOut().dump(a), "documents": [{"id": d.id, "filename": d.filename,
                                                             "size": d.size} for d in docs]}
                 for a, docs in row["actions"]]
 

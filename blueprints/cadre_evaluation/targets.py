@@ -22,6 +22,7 @@ from blueprints.cadre_evaluation.schemas import CadreTargetIn
 from saas import audit
 from saas.actors import Actor, Refused, ServiceError
 from saas.imports import Checked, ImportColumn, ImportContext, ImportKind, RawRow, load_row, row_error
+from saas.pictures import read_picture
 from tenants.models import Tenant
 
 MAX_PHOTO_BYTES = 5 * 1024 * 1024
@@ -39,8 +40,6 @@ COLUMNS = (
 
 def set_photo(session: so.Session, tenant: Tenant, actor: Actor, target_id: int, data: bytes) -> Target:
     """A target's photo, re-encoded without its metadata (the kernel's picture handling); audited."""
-    from blueprints.grid_cases.services.photos import read_picture  # saas.pictures once the kernel has it
-
     services._need(actor)
     target = session.scalars(sa.select(Target).where(Target.id == target_id)).first()
     if target is None:

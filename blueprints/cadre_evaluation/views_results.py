@@ -100,6 +100,8 @@ def add_action(target_id: int) -> Any:
     c, _t = _target_campaign(target_id)
     uploads = [f for f in request.files.getlist("document") if f and f.filename]
     documents = [(f.filename or "", f.stream.read(followup.MAX_DOCUMENT_BYTES + 1)) for f in uploads[:5]]
+    for f in request.files.getlist("document"):
+        f.close()  # a large upload is spooled to a temporary file: give it back now
     data = {"kind": request.form.get("kind"), "taken_on": _date(request.form.get("taken_on", "")),
             "note": request.form.get("note", "")[:2000]}
     try:
@@ -188,6 +190,7 @@ def import_preview(campaign_id: int) -> Any:
     if upload is None or not upload.filename:
         return _import_page(c, 422, file_error=_("Choose a file to upload."))
     data = upload.stream.read(targets.TARGETS.max_bytes + 1)
+    upload.close()
     context = targets.TargetsContext(g.tenant, actor(), filename=upload.filename[:200], campaign_id=c.id)
     try:
         checked, token = imports.preview(db.session(), targets.TARGETS, context, data, directory=staging_dir(),
@@ -231,6 +234,8 @@ def target_photo(target_id: int) -> Any:
     c, _t = _target_campaign(target_id)
     upload = request.files.get("photo")
     data = upload.stream.read(targets.MAX_PHOTO_BYTES + 1) if upload is not None else b""
+    if upload is not None:
+        upload.close()
     try:
         targets.set_photo(db.session(), g.tenant, actor(), target_id, data)
     except services.ServiceError as err:
