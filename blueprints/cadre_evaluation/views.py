@@ -143,7 +143,7 @@ def add_target(campaign_id: int) -> Any:
     return _manage_page(c, errors, dict(request.form), 422)
 
 
-@bp.post("/campaigns/<int:campaign_id>/<any(open, close, publish):action>")
+@bp.post("/campaigns/<int:campaign_id>/<any(announce, open, close, publish, followup):action>")
 @require(MANAGE)
 def step(campaign_id: int, action: str) -> Any:
     c = _campaign(campaign_id)
