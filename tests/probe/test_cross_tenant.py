@@ -101,6 +101,9 @@ TENANT_DOORS: dict[str, str] = {
     "cadre_evaluation.send_code": "the rating form asks for a phone code",
     "cadre_evaluation.rate": "anyone with a verified phone rates",
     "cadre_evaluation.receipt": "a rater checks a receipt code: counted or not, nothing else",
+    "cadre_evaluation.public_targets": "a campaign's published target list (评议对象公示) with photos",
+    "cadre_evaluation.public_photo": "a published target's photo",
+    "cadre_evaluation.public_results": "a campaign's results once the organiser publishes them (评后公示)",
 }
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 REDIRECTS = {301, 302, 303, 307, 308}
