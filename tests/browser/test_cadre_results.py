@@ -12,7 +12,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import press
-from tests.browser.pages import assert_fits, go_by_menu
+from tests.browser.pages import assert_fits
 from tests.plugin import ARTIFACTS
 
 pytestmark = pytest.mark.browser
@@ -22,7 +22,8 @@ def test_the_organiser_opens_closes_and_publishes_and_the_public_sees_the_result
     page: Page, sign_in: Callable[..., Page], t: Callable[..., str], device: str, new_context: Callable[[str], Page],
 ) -> None:
     sign_in(page)
-    go_by_menu(page, t, t("Cadre evaluation"))
+    page.goto("/t/lusong/cadre_evaluation/")
+    expect(page.get_by_role("heading", level=1)).to_have_text(t("Cadre evaluation"))
     name = f"浏览器评议活动{device}"
     form = page.locator("form", has=page.get_by_role("button", name=t("Create the campaign")))
     form.get_by_label(t("Name")).fill(name)
@@ -33,10 +34,11 @@ def test_the_organiser_opens_closes_and_publishes_and_the_public_sees_the_result
     campaign_url = page.url
 
     add = page.locator("form", has=page.get_by_role("button", name=t("Add the target")))
-    add.get_by_label(t("Name")).fill(f"刘{device}科长")
-    add.get_by_label(t("Department")).fill("区行政审批服务局")
-    add.get_by_label(t("Section")).fill("企业开办科")
-    add.get_by_label(t("Business area")).select_option("开办企业")
+    # by name: the settings form above has fields of the same ids (f-name), so labels point there
+    add.locator('input[name="name"]').fill(f"刘{device}科长")
+    add.locator('input[name="department"]').fill("区行政审批服务局")
+    add.locator('input[name="section"]').fill("企业开办科")
+    add.locator('select[name="area"]').select_option("开办企业")
     press(page, add.get_by_role("button", name=t("Add the target")))
     expect(page.locator("table")).to_contain_text(f"刘{device}科长")
     assert_fits(page)
