@@ -140,7 +140,7 @@ def tally_time(app: Any, tenant_id: int, campaign_id: int, owner_engine: Any) ->
         ce.move_ballots(s, campaign, everything=True)
         s.commit()
         scores = s.scalar(sa.select(sa.func.count()).select_from(Score)) or 0
-        with owner_engine.connect() as conn:
+        with owner_engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.exec_driver_sql("VACUUM ANALYZE cadre_evaluation_scores")
         ce.tally(s, campaign)  # warm
         started = time.perf_counter()
