@@ -69,6 +69,11 @@ def chart(rows: list[dict[str, Any]]) -> charts.Chart:
     return charts.bar_chart("cadre-totals", _("Weighted totals"), bars, limit=40, value_label=_("Total"))
 
 
+def chart_of(rows: list[dict[str, Any]] | None) -> charts.Chart | None:
+    """The chart when a target is scored; None when there is nothing to draw."""
+    return chart(rows) if rows and any(r["scored"] for r in rows) else None
+
+
 def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 2)
 

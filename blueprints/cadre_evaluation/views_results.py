@@ -41,7 +41,7 @@ def results_page(campaign_id: int) -> Any:
     session = db.session()
     rows = results.ranked(session, c) if c.state in ("closed", *services.PUBLISHED) else None
     return render("cadre_evaluation/results.html", c=c, rows=rows, counts=results.live_counts(session, c),
-                  areas=results.by_area(c, rows) if rows else [], chart=results.chart(rows) if rows and any(r["scored"] for r in rows) else None,
+                  areas=results.by_area(c, rows) if rows else [], chart=results.chart_of(rows),
                   flags=anomaly.flags(session, c) if c.state not in services.PREPARING else None, **_labels())
 
 
@@ -281,5 +281,5 @@ def public_results(campaign_id: int) -> Any:
     c = _campaign(campaign_id, public=True)
     rows = results.ranked(db.session(), c) if c.state in services.PUBLISHED else None
     return render("cadre_evaluation/public_results.html", c=c, rows=rows,
-                  areas=results.by_area(c, rows) if rows else [], chart=results.chart(rows) if rows and any(r["scored"] for r in rows) else None,
+                  areas=results.by_area(c, rows) if rows else [], chart=results.chart_of(rows),
                   **_labels())
