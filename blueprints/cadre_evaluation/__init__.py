@@ -5,6 +5,10 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 
 from saas.modules import ModuleSpec, NavEntry, PeriodicJob, RoleSpec, Setting
+from saas.notify import NoticeTemplate
+
+DEFAULT_AREAS = ("开办企业、办理建筑许可、获得电力、获得用水用气、登记财产、获得信贷、保护中小投资者、纳税、跨境贸易、"
+                 "执行合同、办理破产、劳动力市场监管、政府采购、招标投标、政务服务")
 
 
 def _views():  # type: ignore[no-untyped-def]
@@ -23,6 +27,12 @@ def _demo(session, tenant):  # type: ignore[no-untyped-def]
     from blueprints.cadre_evaluation.demo import seed
 
     seed(session, tenant)
+
+
+def _targets_import():  # type: ignore[no-untyped-def]
+    from blueprints.cadre_evaluation.targets import TARGETS
+
+    return TARGETS
 
 
 def _provision(session, tenant):  # type: ignore[no-untyped-def]
@@ -61,6 +71,10 @@ module = ModuleSpec(
         Setting("pow_bits", _l("Work asked of a phone before an online ballot (leading zero bits; 16 is about a "
                                "second on a phone)"), int, 16, min=0, max=24),
         Setting("seat_hours", _l("Hours a seat code stays valid after it is printed"), int, 12, min=1, max=720),
+        Setting("areas", _l("Business areas a new campaign's targets are ranked in, separated by 、"), str,
+                DEFAULT_AREAS, max_length=600),
+        Setting("burst_threshold", _l("Submissions on one target from one network within ten minutes that are "
+                                      "flagged to the organiser"), int, 20, min=2, max=100000),
     ),
     nav=(NavEntry("cadre_evaluation.home", _l("Cadre evaluation"), "cadre_evaluation.manage"),
          NavEntry("cadre_evaluation.department_home", _l("Departmental rating"), "cadre_evaluation.rate_department")),
@@ -68,10 +82,21 @@ module = ModuleSpec(
     jobs=(
         PeriodicJob("move_ballots", "*/10 * * * *", "blueprints.cadre_evaluation.jobs:move_ballots",
                     _l("Move waiting ballots into the ballot box in shuffled batches")),
+        PeriodicJob("advance_schedule", "* * * * *", "blueprints.cadre_evaluation.jobs:advance_schedule",
+                    _l("Take each campaign's scheduled steps (target list, opening, closing, results, follow-up) "
+                       "when their time comes")),
+        PeriodicJob("remind_overdue", "30 8 * * *", "blueprints.cadre_evaluation.jobs:remind_overdue",
+                    _l("Remind the owners of rectification items past their deadline")),
+    ),
+    notices=(
+        NoticeTemplate("cadre_evaluation.item_overdue", _l("A rectification item is overdue"),
+                       _l("Rectification for {{ name }} ({{ section }}) is overdue"),
+                       _l("Owner: {{ owner }}; deadline {{ deadline }}: {{ text }}")),
     ),
     views=_views,
     api=_api,
     models="blueprints.cadre_evaluation.models",
     provision=_provision,
     demo=_demo,
+    imports=(_targets_import,),
 )

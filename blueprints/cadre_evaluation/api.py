@@ -11,7 +11,7 @@ import marshmallow as ma
 from flask import g
 from flask.views import MethodView
 
-from blueprints.cadre_evaluation import services
+from blueprints.cadre_evaluation import results, services
 from blueprints.cadre_evaluation.schemas import (
     CadreCampaignIn,
     CadreCampaignOut,
@@ -146,8 +146,8 @@ class CadreResults(MethodView):
         """Each target's averages per channel and dimension, weighted total and rank (after the close)"""
         with answering(commit=False):
             campaign = services.get_campaign(db.session(), campaign_id)
-            items = services.results_for(db.session(), actor(), campaign)
+            items = results.results_for(db.session(), actor(), campaign)
         return {"items": items}
 
 
-from blueprints.cadre_evaluation import api_channels  # noqa: E402,F401  (the channels' operations join this blueprint)
+from blueprints.cadre_evaluation import api_channels, api_results  # noqa: E402,F401  (the channels' and results' operations join this blueprint)

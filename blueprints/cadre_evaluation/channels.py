@@ -75,7 +75,7 @@ def new_code() -> str:
 
 
 def _not_closed(campaign: Campaign) -> None:
-    if campaign.state not in ("draft", "open"):
+    if campaign.state not in (*services.PREPARING, "open"):
         raise Refused(_("The rating has closed; no more ballots are taken."), 409)
 
 

@@ -21,7 +21,8 @@ import sqlalchemy.orm as so
 
 from saas.db import Base, TenantScoped
 
-STATES = ("draft", "open", "closed", "published")
+# announced: the target list is public (评议对象公示); followup: results out, follow-up under way (schedule.py)
+STATES = ("draft", "announced", "open", "closed", "published", "followup")
 CHANNELS = ("onsite", "online", "department")
 
 
@@ -74,6 +75,11 @@ class Campaign(TenantScoped, Base):
     channel_weights: so.Mapped[dict[str, int]] = so.mapped_column(sa.JSON)
     min_ballots: so.Mapped[int] = so.mapped_column(sa.Integer, default=30)
     secret: so.Mapped[str] = so.mapped_column(sa.Text)
+    # the schedule's other steps (schedule.py) and the business areas targets are ranked in (results.py)
+    announce_at: so.Mapped[dt.datetime | None]
+    results_at: so.Mapped[dt.datetime | None]
+    followup_at: so.Mapped[dt.datetime | None]
+    areas: so.Mapped[list[str]] = so.mapped_column(sa.JSON, default=list)
     version: so.Mapped[int] = so.mapped_column(sa.Integer, default=1)
 
     __mapper_args__: dict[str, Any] = {"version_id_col": version}  # noqa: RUF012
@@ -92,6 +98,9 @@ class Target(TenantScoped, Base):
     post: so.Mapped[str] = so.mapped_column(sa.String(60), default="")
     duties: so.Mapped[str] = so.mapped_column(sa.Text, default="")
     position: so.Mapped[int] = so.mapped_column(sa.Integer, default=0)
+    area: so.Mapped[str] = so.mapped_column(sa.String(40), default="")
+    photo: so.Mapped[bytes | None] = so.mapped_column(sa.LargeBinary, deferred=True)
+    photo_thumb: so.Mapped[bytes | None] = so.mapped_column(sa.LargeBinary, deferred=True)
 
 
 class LedgerEntry(TenantScoped, Base):
@@ -183,6 +192,13 @@ from blueprints.cadre_evaluation.channel_models import (  # noqa: E402  (the cha
     SeatCode,
     SpentChallenge,
 )
+from blueprints.cadre_evaluation.models_results import (  # noqa: E402  the results' and follow-up's tables
+    FollowUpAction,
+    FollowUpDocument,
+    NetworkCount,
+    RectificationItem,
+)
 
-__all__ = ["Ballot", "Campaign", "Invitation", "LedgerEntry", "Opinion", "PaperSheet", "PendingSubmission",
-           "RaterGroup", "Receipt", "Score", "SeatCode", "SpentChallenge", "Target"]
+__all__ = ["Ballot", "Campaign", "FollowUpAction", "FollowUpDocument", "Invitation", "LedgerEntry", "NetworkCount",
+           "Opinion", "PaperSheet", "PendingSubmission", "RaterGroup", "Receipt", "RectificationItem", "Score",
+           "SeatCode", "SpentChallenge", "Target"]

@@ -36,6 +36,11 @@ class CadreCampaignIn(Schema):
     dimensions = ma.fields.List(ma.fields.Nested(CadreDimension), load_default=None, allow_none=True)
     scale = ma.fields.List(ma.fields.Nested(CadreLevel), load_default=None, allow_none=True)
     channel_weights = ma.fields.Nested(CadreChannelWeights, load_default=None, allow_none=True)
+    announce_at = ma.fields.AwareDateTime(load_default=None, allow_none=True)
+    results_at = ma.fields.AwareDateTime(load_default=None, allow_none=True)
+    followup_at = ma.fields.AwareDateTime(load_default=None, allow_none=True)
+    areas = ma.fields.List(Text(max_length=40, min_length=1), load_default=None, allow_none=True,
+                           validate=ma.validate.Length(min=1, max=40))
 
 
 class CadreCampaignPatch(CadreCampaignIn):
@@ -56,6 +61,10 @@ class CadreCampaignOut(Schema):
     dimensions = ma.fields.List(ma.fields.Nested(CadreDimension))
     scale = ma.fields.List(ma.fields.Nested(CadreLevel))
     channel_weights = ma.fields.Nested(CadreChannelWeights)
+    announce_at = ma.fields.AwareDateTime(allow_none=True)
+    results_at = ma.fields.AwareDateTime(allow_none=True)
+    followup_at = ma.fields.AwareDateTime(allow_none=True)
+    areas = ma.fields.List(ma.fields.String())
 
 
 class CadreTargetIn(Schema):
@@ -64,6 +73,7 @@ class CadreTargetIn(Schema):
     section = Text(required=True, max_length=60, min_length=1)
     post = Text(load_default="", max_length=60)
     duties = Text(load_default="", max_length=2000)
+    area = Text(load_default="", max_length=40)
 
 
 class CadreTargetOut(CadreTargetIn):
@@ -71,7 +81,8 @@ class CadreTargetOut(CadreTargetIn):
 
 
 class CadreTransitionIn(Schema):
-    action = ma.fields.String(required=True, validate=ma.validate.OneOf(("open", "close", "publish")))
+    action = ma.fields.String(required=True, validate=ma.validate.OneOf(
+        ("announce", "open", "close", "publish", "followup")))
 
 
 class CadreVerifiedPhone(Schema):
@@ -96,6 +107,7 @@ class CadreChannelResult(Schema):
 class CadreResultOut(Schema):
     target = ma.fields.Nested(CadreTargetOut)
     rank = ma.fields.Integer(allow_none=True)
+    area_rank = ma.fields.Integer(allow_none=True)
     ballots = ma.fields.Integer()
     scored = ma.fields.Boolean()
     total = ma.fields.Float(allow_none=True)

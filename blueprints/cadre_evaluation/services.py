@@ -27,6 +27,7 @@ import sqlalchemy.orm as so
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from blueprints.cadre_evaluation import DEFAULT_AREAS as MANIFEST_AREAS
 from blueprints.cadre_evaluation.models import (
     CHANNELS,
     Ballot,
@@ -58,9 +59,16 @@ DEFAULT_SCALE = (
 )
 CHANNEL_LABELS = {"onsite": _l("On-site rating (会议现场评)"), "online": _l("Online rating (网络在线评)"),
                   "department": _l("Departmental rating (相关部门综合评)")}
-STATE_LABELS = {"draft": _l("Being prepared"), "open": _l("Open for rating"), "closed": _l("Rating closed"),
-                "published": _l("Results published")}
-TRANSITIONS = {"open": ("draft", "open"), "close": ("open", "closed"), "publish": ("closed", "published")}
+STATE_LABELS = {"draft": _l("Being prepared"), "announced": _l("Target list published"),
+                "open": _l("Open for rating"), "closed": _l("Rating closed"), "published": _l("Results published"),
+                "followup": _l("Follow-up under way")}
+# step: (the states it starts from, the state it leads to); schedule.py takes them on time
+TRANSITIONS = {"announce": (("draft",), "announced"), "open": (("draft", "announced"), "open"),
+               "close": (("open",), "closed"), "publish": (("closed",), "published"),
+               "followup": (("published",), "followup")}
+PREPARING = ("draft", "announced")  # set-up and targets may change (audited); frozen from the opening on
+PUBLISHED = ("published", "followup")
+DEFAULT_AREAS = tuple(MANIFEST_AREAS.split("、"))  # the 15 business areas of the issue (the manifest's setting)
 FROZEN = _l("The campaign is open: its dimensions, scale, weights and targets can no longer change.")
 
 __all__ = ["Actor", "Refused", "ServiceError"]
@@ -92,6 +100,8 @@ def default_config(session: so.Session) -> dict[str, Any]:
         "channel_weights": {"onsite": s["onsite_weight"], "online": s["online_weight"],
                             "department": s["department_weight"]},
         "min_ballots": s["min_ballots"],
+        "areas": [a.strip() for a in s.get("areas", "、".join(DEFAULT_AREAS)).replace("\n", "、").split("、")
+                  if a.strip()],
     }
 
 
@@ -153,6 +163,9 @@ def check_config(data: dict[str, Any]) -> None:
         errors["period_end"] = _("The period cannot end before it starts.")
     if data.get("opens_at") and data.get("closes_at") and data["closes_at"] <= data["opens_at"]:
         errors["closes_at"] = _("The rating must close after it opens.")
+    from blueprints.cadre_evaluation.schedule import check_schedule
+
+    errors.update(check_schedule(data))
     if errors:
         raise ServiceError(errors)
 
@@ -162,7 +175,9 @@ def _snapshot(c: Campaign) -> dict[str, Any]:
             "opens_at": c.opens_at.isoformat() if c.opens_at else None,
             "closes_at": c.closes_at.isoformat() if c.closes_at else None,
             "dimensions": c.dimensions, "scale": c.scale, "channel_weights": c.channel_weights,
-            "min_ballots": c.min_ballots, "state": c.state}
+            "min_ballots": c.min_ballots, "state": c.state, "areas": c.areas,
+            **{k: getattr(c, k).isoformat() if getattr(c, k) else None
+               for k in ("announce_at", "results_at", "followup_at")}}
 
 
 def create_campaign(session: so.Session, tenant: Tenant, actor: Actor, data: dict[str, Any]) -> Campaign:
@@ -174,6 +189,8 @@ def create_campaign(session: so.Session, tenant: Tenant, actor: Actor, data: dic
                         opens_at=config.get("opens_at"), closes_at=config.get("closes_at"),
                         dimensions=config["dimensions"], scale=config["scale"],
                         channel_weights=config["channel_weights"], min_ballots=config["min_ballots"],
+                        areas=config["areas"], announce_at=config.get("announce_at"),
+                        results_at=config.get("results_at"), followup_at=config.get("followup_at"),
                         secret=secrets.encrypt(pysecrets.token_urlsafe(32)), state="draft")
     session.add(campaign)
     session.flush()
@@ -183,7 +200,8 @@ def create_campaign(session: so.Session, tenant: Tenant, actor: Actor, data: dic
 
 
 EDITABLE = ("name", "period_start", "period_end", "opens_at", "closes_at", "dimensions", "scale",
-            "channel_weights", "min_ballots")
+            "channel_weights", "min_ballots", "areas", "announce_at", "results_at", "followup_at")
+TIMES = ("opens_at", "closes_at", "announce_at", "results_at", "followup_at")
 
 
 def update_campaign(session: so.Session, tenant: Tenant, actor: Actor, campaign_id: int,
@@ -191,12 +209,11 @@ def update_campaign(session: so.Session, tenant: Tenant, actor: Actor, campaign_
     """Change a draft campaign's set-up; refused once it is open. Audited with before and after."""
     _need(actor)
     campaign = get_campaign(session, campaign_id)
-    if campaign.state != "draft":
+    if campaign.state not in PREPARING:
         raise Refused(str(FROZEN), 409)
     changes = {k: v for k, v in data.items() if k in EDITABLE and v is not None}
     merged = {**_snapshot(campaign), **changes}
-    merged.update({k: getattr(campaign, k) for k in ("period_start", "period_end", "opens_at", "closes_at")
-                   if k not in changes})
+    merged.update({k: getattr(campaign, k) for k in ("period_start", "period_end", *TIMES) if k not in changes})
     check_config(merged)
     before = _snapshot(campaign)
     for key, value in changes.items():
@@ -207,15 +224,17 @@ def update_campaign(session: so.Session, tenant: Tenant, actor: Actor, campaign_
     return campaign
 
 
-TARGET_FIELDS = ("name", "department", "section", "post", "duties")
+TARGET_FIELDS = ("name", "department", "section", "post", "duties", "area")
 
 
 def add_target(session: so.Session, tenant: Tenant, actor: Actor, campaign_id: int, data: dict[str, Any]) -> Target:
     """A section chief added to a draft campaign's targets (audited)."""
     _need(actor)
     campaign = get_campaign(session, campaign_id)
-    if campaign.state != "draft":
+    if campaign.state not in PREPARING:
         raise Refused(str(FROZEN), 409)
+    if data.get("area") and data["area"] not in campaign.areas:
+        raise ServiceError({"area": _("Not one of the campaign's business areas.")})
     count = session.scalar(sa.select(sa.func.count()).select_from(Target).where(Target.campaign_id == campaign.id))
     target = Target(campaign_id=campaign.id, position=count or 0, **{k: data.get(k) or "" for k in TARGET_FIELDS})
     session.add(target)
@@ -229,7 +248,7 @@ def remove_target(session: so.Session, tenant: Tenant, actor: Actor, campaign_id
     """A target taken off a draft campaign (audited)."""
     _need(actor)
     campaign = get_campaign(session, campaign_id)
-    if campaign.state != "draft":
+    if campaign.state not in PREPARING:
         raise Refused(str(FROZEN), 409)
     target = session.scalars(sa.select(Target).where(Target.campaign_id == campaign.id,
                                                      Target.id == target_id)).first()
@@ -245,11 +264,17 @@ def transition(session: so.Session, tenant: Tenant, actor: Actor, campaign_id: i
     """Open, close or publish. Closing first moves every waiting ballot into the box (this transaction writes no
     ledger row, so the moved ballots share no transaction id with any participation record)."""
     _need(actor)
-    campaign = get_campaign(session, campaign_id)
+    return apply_step(session, actor, get_campaign(session, campaign_id), action)
+
+
+def apply_step(session: so.Session, actor: Actor, campaign: Campaign, action: str) -> Campaign:
+    """Take one step of the campaign's schedule (the organiser's `transition`, or the schedule's job with the
+    system as actor): audited; refused when the campaign is not where the step starts."""
     if action not in TRANSITIONS:
         raise Refused(_("Unknown step."), 404)
-    source, dest = TRANSITIONS[action]
-    if campaign.state != source:
+    sources, dest = TRANSITIONS[action]
+    source = campaign.state
+    if source not in sources:
         raise Refused(_("The campaign is %(state)s: this step is not possible now.",
                         state=STATE_LABELS[campaign.state]), 409)
     if action == "open" and not list_targets(session, campaign):
@@ -284,7 +309,7 @@ def receipt_hash(code: str) -> str:
 def check_open(campaign: Campaign, now: dt.datetime | None = None) -> None:
     """Refused unless the campaign takes ballots now."""
     now = now or utcnow()
-    if campaign.state == "draft" or (campaign.state == "open" and campaign.opens_at and now < campaign.opens_at):
+    if campaign.state in PREPARING or (campaign.state == "open" and campaign.opens_at and now < campaign.opens_at):
         raise Refused(_("The rating has not opened yet."), 409)
     if campaign.state != "open" or (campaign.closes_at and now >= campaign.closes_at):
         raise Refused(_("The rating has closed; no more ballots are taken."), 409)
@@ -527,6 +552,6 @@ def tally(session: so.Session, campaign: Campaign) -> list[dict[str, Any]]:
 
 def results_for(session: so.Session, actor: Actor | None, campaign: Campaign) -> list[dict[str, Any]]:
     """The results the asker may see: the organiser's after the close, everyone's once published; never before."""
-    if campaign.state == "published" or (campaign.state == "closed" and actor is not None and actor.may(MANAGE)):
+    if campaign.state in PUBLISHED or (campaign.state == "closed" and actor is not None and actor.may(MANAGE)):
         return tally(session, campaign)
     raise Refused(_("Results are shown after the rating closes and the organiser publishes them."), 403)

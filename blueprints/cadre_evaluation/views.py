@@ -10,7 +10,7 @@ from flask import Blueprint, flash, g, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_smorest import abort
 
-from blueprints.cadre_evaluation import services
+from blueprints.cadre_evaluation import anomaly, services
 from blueprints.cadre_evaluation.schemas import (
     CadreCampaignPatch,
     CadreCodeRequest,
@@ -131,6 +131,9 @@ def add_target(campaign_id: int) -> Any:
     if data is not None:
         try:
             services.add_target(db.session(), g.tenant, actor(), campaign_id, data)
+        except services.ServiceError as err:
+            db.session.rollback()
+            errors = {k: [str(v)] for k, v in err.errors.items()}
         except services.Refused as err:
             db.session.rollback()
             errors = {"_form": [err.message]}
@@ -140,7 +143,7 @@ def add_target(campaign_id: int) -> Any:
     return _manage_page(c, errors, dict(request.form), 422)
 
 
-@bp.post("/campaigns/<int:campaign_id>/<any(open, close, publish):action>")
+@bp.post("/campaigns/<int:campaign_id>/<any(announce, open, close, publish, followup):action>")
 @require(MANAGE)
 def step(campaign_id: int, action: str) -> Any:
     c = _campaign(campaign_id)
@@ -249,6 +252,8 @@ def rate(campaign_id: int) -> Any:
                 db.session(), g.tenant, c.id, phone=verified["phone"], ratings=_ratings_from_form(c),
                 opinions=views_channels.opinions_from_form(), challenge=request.form.get("pow_challenge", ""),
                 answer=request.form.get("pow", ""))
+            # counts per network for the anomaly flags, in the ledger's transaction, never with a ballot
+            anomaly.record(db.session(), g.tenant.id, c, [int(t) for t in _ratings_from_form(c)], request.remote_addr)
         except services.ServiceError as err:
             db.session.rollback()
             errors = {k: [str(v)] for k, v in err.errors.items()}
@@ -282,4 +287,4 @@ def receipt(campaign_id: int) -> Any:
                   form={"receipt": request.form.get("receipt", "")}, status=422 if errors else 200)
 
 
-from blueprints.cadre_evaluation import views_channels  # noqa: E402,F401  (the channels' pages join this blueprint)
+from blueprints.cadre_evaluation import views_channels, views_results  # noqa: E402,F401  (the channels' and results' pages join this blueprint)

@@ -443,6 +443,41 @@ def _cadre_evaluation(factory: Factory, tenant: Any, mark: str, phone_head: str,
         s.commit()
         ce.submit_ballot(s, tenant, campaign.id, f"{phone_head}6699", {target.id: levels})
         s.commit()
+        _cadre_results(s, tenant, admin, mark, phone_head)
+
+
+def _cadre_results(s: Any, tenant: Any, admin: Any, mark: str, phone_head: str) -> None:
+    """A published campaign with a target's photo, per-network counts, a follow-up action with its document and
+    a rectification item (blueprints/cadre_evaluation: targets.py, anomaly.py, followup.py)."""
+    import datetime as dt
+    import io
+
+    from PIL import Image
+
+    from blueprints.cadre_evaluation import anomaly, followup, targets
+    from blueprints.cadre_evaluation import services as ce
+
+    campaign = ce.create_campaign(s, tenant, admin, {
+        "name": f"{mark}秘已公布活动", "period_start": dt.date(2022, 7, 1), "period_end": dt.date(2023, 6, 30),
+        "min_ballots": 1})
+    target = ce.add_target(s, tenant, admin, campaign.id, {"name": f"{mark}秘评议对象", "department": f"{mark}秘单位",
+                                                           "section": f"{mark}秘股", "area": "纳税"})
+    picture = io.BytesIO()
+    Image.new("RGB", (30, 40), (10, 120, 200)).save(picture, "PNG")
+    targets.set_photo(s, tenant, admin, target.id, picture.getvalue())
+    ce.transition(s, tenant, admin, campaign.id, "open")
+    s.commit()
+    ce.submit_ballot(s, tenant, campaign.id, f"{phone_head}6700", {target.id: {
+        d["key"]: "fair" for d in campaign.dimensions}})
+    anomaly.record(s, tenant.id, campaign, [target.id], "203.0.113.7")
+    s.commit()
+    ce.transition(s, tenant, admin, campaign.id, "close")
+    ce.transition(s, tenant, admin, campaign.id, "publish")
+    followup.add_action(s, tenant, admin, target.id, {"kind": "notice", "taken_on": dt.date(2023, 8, 1),
+                                                      "note": f"{mark}秘通报"}, [(f"{mark}秘.txt", b"secret")])
+    followup.add_item(s, tenant, admin, target.id, {"source": "petitions", "text": f"{mark}秘整改",
+                                                    "owner": f"{mark}秘责任人", "deadline": dt.date(2023, 9, 1)})
+    s.commit()
 
 
 def _cadre_channels(s: Any, tenant: Any, admin: Any, campaign_id: int, target_id: int, levels: dict[str, str],
@@ -808,7 +843,7 @@ def cadre_public_published(rows: dict[str, list[dict[str, Any]]]) -> set[str]:
     out = {v for c in shown.values() for v in (str(c["id"]), c["name"])}
     for t in rows.get("cadre_evaluation_targets", []):
         if t["campaign_id"] in shown:
-            out |= {str(t["id"]), t["name"], t["department"], t["section"], t["post"], t["duties"]}
+            out |= {str(t["id"]), t["name"], t["department"], t["section"], t["post"], t["duties"], t["area"]}
     return {v for v in out if v}
 
 
@@ -818,7 +853,7 @@ DOOR_PUBLISHED: dict[str, Callable[[dict[str, list[dict[str, Any]]]], set[str]]]
     "grid_cases.report_code": report_form_published,
     **{f"cadre_evaluation.{door}": cadre_public_published
        for door in ("public_list", "public", "send_code", "rate", "receipt", "seat", "rate_seat", "invited",
-                    "rate_invited")},
+                    "rate_invited", "public_targets", "public_photo", "public_results")},
 }
 
 

@@ -105,6 +105,9 @@ TENANT_DOORS: dict[str, str] = {
     "cadre_evaluation.rate_seat": "a rater at a seat rates with a verified phone",
     "cadre_evaluation.invited": "an invitation opens the rating form for the invited person",
     "cadre_evaluation.rate_invited": "the invited person rates with the invitation",
+    "cadre_evaluation.public_targets": "a campaign's published target list (评议对象公示) with photos",
+    "cadre_evaluation.public_photo": "a published target's photo",
+    "cadre_evaluation.public_results": "a campaign's results once the organiser publishes them (评后公示)",
 }
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 REDIRECTS = {301, 302, 303, 307, 308}

@@ -20,7 +20,9 @@ def test_switching_the_module_on_gives_the_defaults(world_a: World) -> None:
     with world_a.session() as s:
         row = s.scalars(sa.select(ModuleSwitch).where(ModuleSwitch.module_key == "cadre_evaluation")).one()
         assert row.settings == {"onsite_weight": 30, "online_weight": 40, "department_weight": 30,
-                                "min_ballots": 30, "batch_size": 20, "pow_bits": 16, "seat_hours": 12}
+                                "min_ballots": 30, "batch_size": 20, "pow_bits": 16, "seat_hours": 12,
+                                "burst_threshold": 20, "areas": "、".join(services.DEFAULT_AREAS)}
+        assert len(services.DEFAULT_AREAS) == 15
     campaign = world_a.campaign(targets=0)
     assert [d["name"] for d in campaign.dimensions] == ["履职尽责", "依法办事", "服务质量", "工作作风", "廉洁自律"]
     assert sum(d["weight"] for d in campaign.dimensions) == 100
@@ -28,6 +30,7 @@ def test_switching_the_module_on_gives_the_defaults(world_a: World) -> None:
         ("满意", True), ("基本满意", True), ("不满意", True), ("不了解", False)]
     assert campaign.channel_weights == {"onsite": 30, "online": 40, "department": 30}
     assert campaign.min_ballots == 30
+    assert campaign.areas == list(services.DEFAULT_AREAS)
     assert campaign.state == "draft"
     assert "满意" not in campaign.secret  # encrypted, not a readable key
     with world_a.session() as s:
