@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from blueprints.business_feedback.services.base import MODULE, Actor, Refused, ServiceError, settings
 from blueprints.business_feedback.services.enterprises import add_enterprise, credit_code_error
+from blueprints.business_feedback.services.figures import DepartmentFigures, department_figures
 from blueprints.business_feedback.services.items import (
     STATE_LABELS,
     TRANSITIONS,
@@ -31,8 +32,9 @@ from blueprints.business_feedback.services.roster import (
 )
 
 __all__ = [
-    "DEFAULT_AREAS", "DEFAULT_KINDS", "MODULE", "STATE_LABELS", "TRANSITIONS", "Actor", "Refused", "ServiceError",
-    "act", "add_enterprise", "appoint_supervisor", "credit_code_error", "current_term", "dismiss_supervisor",
+    "DEFAULT_AREAS", "DEFAULT_KINDS", "MODULE", "STATE_LABELS", "TRANSITIONS", "Actor", "DepartmentFigures",
+    "Refused", "ServiceError", "act", "add_enterprise", "appoint_supervisor", "credit_code_error", "current_term",
+    "department_figures", "dismiss_supervisor",
     "ensure_defaults", "get_item", "item_rows", "list_items", "record_coordination", "settings", "status_of",
     "submit_item", "timeline", "update_supervisor",
 ]
