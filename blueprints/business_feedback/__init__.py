@@ -59,7 +59,7 @@ NOTICES = (
 )
 
 _OFFICE = ("business_feedback.view", "business_feedback.triage", "business_feedback.roster",
-           "business_feedback.enterprises", "business_feedback.overdue")
+           "business_feedback.enterprises", "business_feedback.overdue", "business_feedback.stats")
 
 module = ModuleSpec(
     key="business_feedback",
@@ -76,11 +76,12 @@ module = ModuleSpec(
         "business_feedback.roster": _l("Manage supervisors and their certificates"),
         "business_feedback.enterprises": _l("Manage enterprises"),
         "business_feedback.overdue": _l("See overdue feedback by department"),
+        "business_feedback.stats": _l("See the statistics of supervisors, departments and business areas"),
     },
     grants={
         "district_admin": _OFFICE,
         "business_office": _OFFICE,
-        "discipline_commission": ("business_feedback.view", "business_feedback.overdue"),
+        "discipline_commission": ("business_feedback.view", "business_feedback.overdue", "business_feedback.stats"),
         "dept_handler": ("business_feedback.view", "business_feedback.answer"),
         "supervisor": ("business_feedback.view", "business_feedback.submit"),
     },
@@ -101,6 +102,7 @@ module = ModuleSpec(
         NavEntry("business_feedback.supervisors", _l("Supervisors"), "business_feedback.roster"),
         NavEntry("business_feedback.enterprises_page", _l("Enterprises"), "business_feedback.enterprises"),
         NavEntry("business_feedback.overdue", _l("Overdue feedback"), "business_feedback.overdue"),
+        NavEntry("business_feedback.stats_page", _l("Feedback statistics"), "business_feedback.stats"),
     ),
     widgets=(Widget("business_feedback.widget", _l("Business feedback"), "business_feedback.view"),),
     jobs=(

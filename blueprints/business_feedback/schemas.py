@@ -235,3 +235,63 @@ class FeedbackOverdueOut(Schema):
     department_id = ma.fields.String()
     department = ma.fields.String()
     items = ma.fields.List(ma.fields.Nested(FeedbackOverdueItemOut))
+
+
+# --- statistics ---------------------------------------------------------------------------------------
+
+
+class FeedbackStatsQuery(Schema):
+    class Meta:
+        unknown = ma.EXCLUDE
+
+    since = LocalDay(metadata={"description": "First local day of the period (default: the first day of the "
+                                              "month 11 months ago)"})
+    until = LocalDay(metadata={"description": "Last local day of the period, included (default: today); at most "
+                                              "36 months in all"})
+
+
+class FeedbackSupervisorFiguresOut(Schema):
+    supervisor_id = ma.fields.String()
+    name = ma.fields.String()
+    kind = ma.fields.String()
+    batch = ma.fields.String()
+    submitted = ma.fields.Integer()
+    accepted = ma.fields.Integer()
+    adopted_suggestions = ma.fields.Integer()
+    last_activity = ma.fields.AwareDateTime(allow_none=True)
+
+
+class FeedbackDepartmentFiguresOut(Schema):
+    department_id = ma.fields.String()
+    name = ma.fields.String()
+    received = ma.fields.Integer()
+    answered = ma.fields.Integer()
+    answered_on_time = ma.fields.Integer()
+    on_time_share = ma.fields.Float(allow_none=True)
+    average_answer_days = ma.fields.Float(allow_none=True, metadata={"description": "Working days"})
+    satisfied = ma.fields.Integer(metadata={"description": "满意"})
+    basically_satisfied = ma.fields.Integer(metadata={"description": "基本满意"})
+    unsatisfied = ma.fields.Integer(metadata={"description": "不满意, the one that sent an item back included"})
+    ratings = ma.fields.Integer()
+    satisfied_share = ma.fields.Float(allow_none=True, metadata={"description": "(满意 + 基本满意) / ratings"})
+    supervisions = ma.fields.List(ma.fields.Integer(), metadata={
+        "description": "督办 levels reached: [提醒, 督办, 挂牌督办]"})
+    supervised = ma.fields.Integer()
+
+
+class FeedbackAreaFiguresOut(Schema):
+    area_id = ma.fields.String()
+    name = ma.fields.String()
+    by_month = ma.fields.List(ma.fields.Integer(), metadata={"description": "Submitted, in the order of `months`"})
+    total = ma.fields.Integer()
+
+
+class FeedbackStatsOut(Schema):
+    since = ma.fields.Date()
+    until = ma.fields.Date()
+    months = ma.fields.List(ma.fields.String(), metadata={"description": "YYYY-MM, local"})
+    submitted = ma.fields.Integer()
+    by_month = ma.fields.List(ma.fields.Integer())
+    supervisors = ma.fields.List(ma.fields.Nested(FeedbackSupervisorFiguresOut))
+    departments = ma.fields.List(ma.fields.Nested(FeedbackDepartmentFiguresOut))
+    areas = ma.fields.List(ma.fields.Nested(FeedbackAreaFiguresOut))

@@ -12,6 +12,7 @@ from playwright.sync_api import expect
 
 from tenants.demo import DEMO_PASSWORD
 from tests.browser.conftest import press
+from tests.plugin import ARTIFACTS
 
 pytestmark = pytest.mark.browser
 
@@ -73,3 +74,16 @@ def test_a_supervisor_is_not_satisfied_and_the_item_goes_back_to_the_department(
     assert "高峰期仍然卡顿" in body  # the reason reaches the department
     assert supervisor_name
     assert supervisor_name not in body  # the name does not
+
+
+def test_the_office_reads_the_statistics_on_a_phone(new_context, t):
+    office = sign_in(new_context("phone").new_page(), t, "yingshang")
+    office.goto(f"{BASE}/stats")
+    expect(office.get_by_role("heading", name=t("Feedback statistics"))).to_be_visible()
+    expect(office.locator("#chart-months svg")).to_be_visible()
+    expect(office.locator("#departments").get_by_text(DEPARTMENT)).to_be_visible()
+    fits(office)
+    office.screenshot(path=str(ARTIFACTS / "business_feedback-stats-375.png"), full_page=True)
+    with office.expect_download() as download:
+        office.get_by_role("link", name=t("Download as Excel (one sheet per table)")).click()
+    assert download.value.suggested_filename.endswith(".xlsx")
