@@ -295,6 +295,8 @@ class FeedbackStatsOut(Schema):
     supervisors = ma.fields.List(ma.fields.Nested(FeedbackSupervisorFiguresOut))
     departments = ma.fields.List(ma.fields.Nested(FeedbackDepartmentFiguresOut))
     areas = ma.fields.List(ma.fields.Nested(FeedbackAreaFiguresOut))
+    visits = ma.fields.Nested(lambda: VisitFiguresOut(), metadata={  # type: ignore[name-defined]
+        "description": "Enterprise visits of the period (万人助万企) and their outcomes"})
 
 
 # --- enterprise visits (万人助万企) ---------------------------------------------------------------------
@@ -355,3 +357,13 @@ class EnterpriseDueVisitOut(Schema):
     cadre = ma.fields.String()
     last_visit = ma.fields.Date(allow_none=True)
     days_since = ma.fields.Integer(allow_none=True, metadata={"description": "None: never visited"})
+
+
+class VisitFiguresOut(Schema):
+    visits = ma.fields.Integer()
+    enterprises = ma.fields.Integer()
+    problems = ma.fields.Integer(metadata={"description": "Feedback items raised on the visits"})
+    solved = ma.fields.Integer(metadata={"description": "Of them, closed"})
+    loans_yuan = ma.fields.Integer()
+    workers_recruited = ma.fields.Integer()
+    approvals_unblocked = ma.fields.Integer()

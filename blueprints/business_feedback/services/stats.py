@@ -6,6 +6,7 @@
   in any item's timeline: a submission or a rating, whenever it was).
 - Per department: the cohort of assignments received in the period (see `figures`).
 - Per business area and month: items submitted, by the local month of their submission.
+- Enterprise visits (万人助万企) of the period and their outcomes (`visits.visit_figures`).
 
 A fixed number of statements whatever the number of items, supervisors, departments or areas.
 """
@@ -31,6 +32,10 @@ from blueprints.business_feedback.models import (
 )
 from blueprints.business_feedback.services.base import Actor, Refused, ServiceError
 from blueprints.business_feedback.services.figures import DepartmentFigures, department_figures
+from blueprints.business_feedback.services.visits import VisitFigures, visit_figures
+
+__all__ = ["Period", "Refused", "ServiceError", "Stats", "VisitFigures", "feedback_stats", "stats_out",
+           "stats_workbook"]
 from saas import exports, workdays
 from saas.db import utcnow
 from tenants.models import Tenant, User
@@ -84,6 +89,7 @@ class Stats:
     supervisors: list[SupervisorFigures]
     departments: list[DepartmentFigures]
     areas: list[AreaFigures]
+    visits: VisitFigures
 
     @property
     def submitted(self) -> int:
@@ -172,7 +178,7 @@ def feedback_stats(session: so.Session, tenant: Tenant, actor: Actor, since: dt.
              if a.active or a.id in cells]
     departments = sorted(department_figures(session, None, period.since, period.until).values(),
                          key=lambda d: (-d.received, d.name))
-    return Stats(period, supervisors, departments, areas)
+    return Stats(period, supervisors, departments, areas, visit_figures(session, period.since, period.until))
 
 
 def stats_out(stats: Stats) -> dict[str, Any]:
@@ -184,6 +190,7 @@ def stats_out(stats: Stats) -> dict[str, Any]:
         "departments": [{**d.as_dict(), "department_id": str(d.department_id)} for d in stats.departments],
         "areas": [{"area_id": str(a.area_id), "name": a.name, "by_month": list(a.by_month), "total": a.total}
                   for a in stats.areas],
+        "visits": dataclasses.asdict(stats.visits),
     }
 
 
@@ -214,4 +221,11 @@ def stats_workbook(tenant: Tenant, stats: Stats) -> bytes:
                        [18, *[9] * len(stats.period.months), 9])
     sheet.extend([a.name, *a.by_month, a.total] for a in stats.areas)
     sheet.append([_("Total"), *stats.by_month, stats.submitted])
+    sheet = book.sheet(_("Enterprise visits"), [
+        exports.Column("visits", _l("Visits"), 10), exports.Column("enterprises", _l("Enterprises visited"), 12),
+        exports.Column("problems", _l("Problems raised"), 12), exports.Column("solved", _l("Of them closed"), 12),
+        exports.Column("loans_yuan", _l("Loans arranged (yuan)"), 16),
+        exports.Column("workers_recruited", _l("Workers recruited"), 12),
+        exports.Column("approvals_unblocked", _l("Approvals unblocked"), 12)])
+    sheet.append(dataclasses.asdict(stats.visits))
     return book.save()

@@ -8,11 +8,15 @@ import datetime as dt
 import io
 
 import pytest
+import sqlalchemy as sa
 from openpyxl import load_workbook
 
+from blueprints.business_feedback.models import Enterprise, Visit
 from blueprints.business_feedback.services import stats as stats_services
 from saas.db import statements, utcnow
+from saas.ids import new_id
 from tests.blueprints.business_feedback.test_figures import build
+from tests.blueprints.business_feedback.test_visits import add_cadre, assign, firm, log
 from tests.plugin import bearer, text_of
 
 PAGE = "/t/alpha/business_feedback/stats"
@@ -29,6 +33,15 @@ def world(world_a, world_b, monkeypatch):  # type: ignore[no-untyped-def]
     world_a.act("office", world_a.submit("sup2", kind="suggestion", area_code="taxes"), "accept",
                 department_ids=[d1])
     world_a.act("office", world_a.submit("sup2", area_code="taxes"), "decline", note="不属于营商环境问题")
+    # 万人助万企: a visit today with one problem found (an item without a supervisor), and one 400 days ago
+    add_cadre(world_a)
+    eid = firm(world_a)
+    assign(world_a, eid)
+    log(world_a, eid, problems=[{"kind": "problem", "area_code": "credit", "description": "首贷难"}])
+    with world_a.session() as s:
+        s.add(Visit(id=new_id(), enterprise_id=eid, cadre_id=world_a.users["cadre"].id, visitors="助企干部",
+                    visited_on=world_a.today() - dt.timedelta(days=400), loans_yuan=9, workers_recruited=9))
+        s.commit()
     return world_a
 
 
@@ -50,9 +63,12 @@ def test_figures_match_the_hand_count(world):
     # the last own step of each: their latest submission, made by the fixture just before
     assert all(started - dt.timedelta(minutes=5) < t <= utcnow() for t in last.values())
     areas = {a.name: a.by_month[-1] for a in stats.areas if a.total}
-    assert areas == {"开办企业": 4, "纳税": 2}
-    assert stats.submitted == 6
-    assert stats.by_month == [0] * 11 + [6]
+    assert areas == {"开办企业": 4, "纳税": 2, "获得信贷": 1}  # the visit's problem too
+    assert stats.submitted == 7
+    assert stats.by_month == [0] * 11 + [7]
+    assert stats.visits == stats_services.VisitFigures(visits=1, enterprises=1, problems=1, solved=0,
+                                                       loans_yuan=2_000_000, workers_recruited=5,
+                                                       approvals_unblocked=1)
     depts = {d.name: (d.received, d.answered, d.answered_on_time, d.supervisions) for d in stats.departments}
     # the period is this month and the 11 before: March and April 2026 are in it when today is in 2026
     assert world.today().year == 2026
@@ -64,6 +80,7 @@ def test_a_period_without_the_submissions(world):
     stats = stats_of(world, since=dt.date(2026, 3, 1), until=dt.date(2026, 3, 31))
     assert stats.period.months == ("2026-03",)
     assert stats.submitted == 0
+    assert stats.visits == stats_services.VisitFigures()
     assert {s.name: s.submitted for s in stats.supervisors} == {"alpha监督员1": 0, "alpha监督员2": 0}
     assert {d.name: d.received for d in stats.departments} == {"区市场监管局": 2, "区税务局": 1}
 
@@ -111,13 +128,14 @@ def test_the_xlsx_file_reads_back(world, client, login_as):
     assert got.status_code == 200
     assert got.headers["Cache-Control"] == "private, no-store"
     book = load_workbook(io.BytesIO(got.data))
-    sups, depts, areas = (list(ws.iter_rows(values_only=True)) for ws in book.worksheets)
+    sups, depts, areas, visits_sheet = (list(ws.iter_rows(values_only=True)) for ws in book.worksheets)
     assert {r[0]: r[3:6] for r in sups[1:]} == {"alpha监督员1": (4, 3, 0), "alpha监督员2": (2, 1, 1)}
     tax = next(r for r in depts[1:] if r[0] == "区税务局")
     assert tax == ("区税务局", 2, 1, 1, 1, 2, 0, 1, 1, 0.5, 1, 1, 0)
     assert areas[0][1] == "2026-03"
     assert areas[-1][0] == "合计"
-    assert areas[-1][-1] == 6
+    assert areas[-1][-1] == 7
+    assert visits_sheet[1] == (1, 1, 1, 0, 2_000_000, 5, 1)
     assert client.get(XLSX, query_string={"until": "2026-04-01", "since": "2026-05-01"}).status_code == 422
 
 
@@ -126,7 +144,8 @@ def test_the_api_sends_the_same_figures(world, client):
     got = client.get(API, headers=token)
     assert got.status_code == 200, got.get_json()
     body = got.get_json()
-    assert body["submitted"] == 6
+    assert body["submitted"] == 7
+    assert body["visits"]["loans_yuan"] == 2_000_000
     tax = next(d for d in body["departments"] if d["name"] == "区税务局")
     assert (tax["department_id"], tax["supervisions"], tax["satisfied_share"]) == (
         str(world.unit_id("d2")), [1, 1, 0], 0.5)
@@ -151,13 +170,17 @@ def test_statement_counts_do_not_grow_with_the_items(world, client, login_as, ba
 
     small = counts()
     d1, d2 = world.unit_id("d1"), world.unit_id("d2")
+    with world.session() as s:
+        eid = s.scalars(sa.select(Enterprise.id)).one()
     for i in range(8):
         item = world.submit("sup2" if i % 2 else "sup", area_code=("start", "taxes", "credit")[i % 3])
         world.act("office", item, "accept", department_ids=[d1, d2][: 1 + i % 2])
         if i % 3 == 0:
             world.act("dept", item, "answer", answer="已办结")
+        if i % 4 == 0:
+            log(world, eid, problems=[{"kind": "problem", "area_code": "start", "description": f"第{i}个问题"}])
     assert counts() == small
     assert small == EXPECTED[backend["name"]]
 
 
-EXPECTED = {"postgres": [18, 18, 19], "sqlite": [16, 16, 17]}
+EXPECTED = {"postgres": [20, 20, 21], "sqlite": [18, 18, 19]}
