@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
-from saas.modules import ModuleSpec, NavEntry, PeriodicJob, Setting, Widget
+from saas.modules import ModuleSpec, NavEntry, PeriodicJob, RoleSpec, Setting, Widget
 from saas.notify import NoticeTemplate
 
 
@@ -59,7 +59,8 @@ NOTICES = (
 )
 
 _OFFICE = ("business_feedback.view", "business_feedback.triage", "business_feedback.roster",
-           "business_feedback.enterprises", "business_feedback.overdue")
+           "business_feedback.enterprises", "business_feedback.overdue", "business_feedback.stats",
+           "business_feedback.visit")
 
 module = ModuleSpec(
     key="business_feedback",
@@ -76,14 +77,19 @@ module = ModuleSpec(
         "business_feedback.roster": _l("Manage supervisors and their certificates"),
         "business_feedback.enterprises": _l("Manage enterprises"),
         "business_feedback.overdue": _l("See overdue feedback by department"),
+        "business_feedback.stats": _l("See the statistics of supervisors, departments and business areas"),
+        "business_feedback.visit": _l("Log visits to the enterprises one helps (万人助万企)"),
     },
     grants={
         "district_admin": _OFFICE,
         "business_office": _OFFICE,
-        "discipline_commission": ("business_feedback.view", "business_feedback.overdue"),
+        "discipline_commission": ("business_feedback.view", "business_feedback.overdue", "business_feedback.stats"),
         "dept_handler": ("business_feedback.view", "business_feedback.answer"),
         "supervisor": ("business_feedback.view", "business_feedback.submit"),
+        "enterprise_cadre": ("business_feedback.view", "business_feedback.visit"),
     },
+    # 万人助万企: a cadre (of a street, a department or the district) helping enterprises one to one
+    roles=(RoleSpec("enterprise_cadre", _l("Enterprise cadre (万人助万企)")),),
     settings=(
         Setting("item_prefix", _l("Feedback number prefix"), str, "YS", max_length=8),
         Setting("certificate_prefix", _l("Certificate number prefix"), str, "营商监聘", max_length=12),
@@ -94,6 +100,8 @@ module = ModuleSpec(
                 max=120),
         Setting("supervise_after_days", _l("Working days overdue before 督办"), int, 3, min=1, max=30),
         Setting("list_after_days", _l("Working days overdue before 挂牌督办"), int, 10, min=2, max=60),
+        Setting("visit_interval_days", _l("Visit each enterprise with a cadre at least every this many days"), int,
+                90, min=7, max=365),
     ),
     nav=(
         NavEntry("business_feedback.items", _l("Business feedback"), "business_feedback.view"),
@@ -101,6 +109,8 @@ module = ModuleSpec(
         NavEntry("business_feedback.supervisors", _l("Supervisors"), "business_feedback.roster"),
         NavEntry("business_feedback.enterprises_page", _l("Enterprises"), "business_feedback.enterprises"),
         NavEntry("business_feedback.overdue", _l("Overdue feedback"), "business_feedback.overdue"),
+        NavEntry("business_feedback.stats_page", _l("Feedback statistics"), "business_feedback.stats"),
+        NavEntry("business_feedback.visits_page", _l("Enterprise visits"), "business_feedback.visit"),
     ),
     widgets=(Widget("business_feedback.widget", _l("Business feedback"), "business_feedback.view"),),
     jobs=(

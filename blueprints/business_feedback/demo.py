@@ -133,6 +133,28 @@ def seed(session: so.Session, tenant: Tenant) -> None:
                         .values(deadline_at=dt.datetime.now(dt.UTC) - dt.timedelta(days=20)))
         supervise_overdue(session, tenant, Actor.system(book, {"business_feedback"}))
     session.flush()
+    _visits(session, tenant, book, office, firms, password_hash)
+
+
+def _visits(session: so.Session, tenant: Tenant, book: Any, office: Actor, firms: list[Any],
+            password_hash: str) -> None:
+    """万人助万企: a cadre helps the first two enterprises; the first was visited 100 days ago (a visit is due)."""
+    from blueprints.business_feedback.services import visits
+
+    cadre = tenant_services.add_staff(session, None, name="周助企", phone="13707330999", username="bf-cadre",
+                                      password=None, password_hash=password_hash, audit_it=False)
+    tenant_services.grant_role(session, book, None, cadre, "enterprise_cadre", tenant_services.district_root(session),
+                               audit_it=False)
+    session.flush()
+    for firm in firms[:2]:
+        visits.assign_cadre(session, tenant, office, firm.id, {"user_id": cadre.id})
+    visits.log_visit(session, tenant, _actor(session, book, cadre), firms[0].id, {
+        "visited_on": today(session, tenant) - dt.timedelta(days=100), "visitors": "周助企、区工信局王科长",
+        "findings": "订单增加，流动资金紧张，缺熟练焊工。", "outcome": "对接区农商行授信；发布招工信息。",
+        "loans_yuan": 3_000_000, "workers_recruited": 12, "approvals_unblocked": 1,
+        "problems": [{"kind": "problem", "area_code": "credit", "description": "首贷需抵押，厂房未办证无法抵押。",
+                      "urgency": "normal"}]})
+    session.flush()
 
 
 def _actor(session: so.Session, book: Any, user: User) -> Actor:

@@ -134,7 +134,7 @@ class FeedbackItem(TenantScoped, Base):
         sa.UniqueConstraint("tenant_id", "number"),
         _fk("area_id", "business_feedback_areas"), _fk("enterprise_id", "business_feedback_enterprises"),
         _fk("supervisor_id", "business_feedback_supervisors"), _fk("merged_into_id", "business_feedback_items"),
-        _users_fk("submitted_by_id"),
+        _users_fk("submitted_by_id"), _fk("visit_id", "business_feedback_visits"),
         sa.CheckConstraint(_in("state", STATES), name="state"),
         sa.CheckConstraint(_in("kind", KINDS), name="kind"),
         sa.CheckConstraint(_in("urgency", URGENCIES), name="urgency"),
@@ -142,13 +142,16 @@ class FeedbackItem(TenantScoped, Base):
         sa.Index("ix_business_feedback_items_state", "tenant_id", "state", "id"),
         sa.Index("ix_business_feedback_items_supervisor", "tenant_id", "supervisor_id", "id"),
         sa.Index("ix_business_feedback_items_enterprise", "tenant_id", "enterprise_id", "id"),
+        sa.Index("ix_business_feedback_items_visit", "tenant_id", "visit_id"),
+        sa.CheckConstraint("supervisor_id IS NOT NULL OR visit_id IS NOT NULL", name="source"),
     )
 
     number: so.Mapped[str] = so.mapped_column(sa.String(32))
     kind: so.Mapped[str] = so.mapped_column(sa.String(16))
     area_id: so.Mapped[int]
     enterprise_id: so.Mapped[int | None]
-    supervisor_id: so.Mapped[int]
+    supervisor_id: so.Mapped[int | None]  # None for a problem a cadre found on an enterprise visit
+    visit_id: so.Mapped[int | None]
     submitted_by_id: so.Mapped[int]
     description: so.Mapped[str] = so.mapped_column(sa.Text)
     urgency: so.Mapped[str] = so.mapped_column(sa.String(8), default="normal")
@@ -258,3 +261,44 @@ class Counter(TenantScoped, Base):
     series: so.Mapped[str] = so.mapped_column(sa.String(16))
     year: so.Mapped[int] = so.mapped_column(sa.Integer)
     last: so.Mapped[int] = so.mapped_column(sa.Integer, default=0)
+
+
+class EnterpriseCadre(TenantScoped, Base):
+    """万人助万企: the cadre who helps one enterprise (one cadre per enterprise; a cadre may help several)."""
+
+    __tablename__ = "business_feedback_enterprise_cadres"
+    __table_args__ = (
+        sa.UniqueConstraint("tenant_id", "enterprise_id"),
+        _fk("enterprise_id", "business_feedback_enterprises"), _users_fk("user_id"), _users_fk("assigned_by_id"),
+        sa.Index("ix_business_feedback_enterprise_cadres_user", "tenant_id", "user_id"),
+    )
+
+    enterprise_id: so.Mapped[int]
+    user_id: so.Mapped[int]
+    assigned_by_id: so.Mapped[int | None]
+    assigned_at: so.Mapped[dt.datetime] = so.mapped_column(default=utcnow)
+
+
+class Visit(TenantScoped, Base):
+    """One visit to an enterprise: when, who went, what was found (each problem a feedback item with this
+    visit) and what came of it, with figures."""
+
+    __tablename__ = "business_feedback_visits"
+    __table_args__ = (
+        _fk("enterprise_id", "business_feedback_enterprises"), _users_fk("cadre_id"),
+        sa.CheckConstraint("loans_yuan >= 0 AND workers_recruited >= 0 AND approvals_unblocked >= 0",
+                           name="figures"),
+        sa.Index("ix_business_feedback_visits_enterprise", "tenant_id", "enterprise_id", "visited_on"),
+        sa.Index("ix_business_feedback_visits_day", "tenant_id", "visited_on"),
+    )
+
+    enterprise_id: so.Mapped[int]
+    cadre_id: so.Mapped[int]  # who logged it
+    visited_on: so.Mapped[dt.date]
+    visitors: so.Mapped[str] = so.mapped_column(sa.String(200))
+    findings: so.Mapped[str] = so.mapped_column(sa.Text, default="")
+    outcome: so.Mapped[str] = so.mapped_column(sa.Text, default="")
+    loans_yuan: so.Mapped[int] = so.mapped_column(sa.BigInteger, default=0)
+    workers_recruited: so.Mapped[int] = so.mapped_column(sa.Integer, default=0)
+    approvals_unblocked: so.Mapped[int] = so.mapped_column(sa.Integer, default=0)
+    created_at: so.Mapped[dt.datetime] = so.mapped_column(default=utcnow)

@@ -235,3 +235,135 @@ class FeedbackOverdueOut(Schema):
     department_id = ma.fields.String()
     department = ma.fields.String()
     items = ma.fields.List(ma.fields.Nested(FeedbackOverdueItemOut))
+
+
+# --- statistics ---------------------------------------------------------------------------------------
+
+
+class FeedbackStatsQuery(Schema):
+    class Meta:
+        unknown = ma.EXCLUDE
+
+    since = LocalDay(metadata={"description": "First local day of the period (default: the first day of the "
+                                              "month 11 months ago)"})
+    until = LocalDay(metadata={"description": "Last local day of the period, included (default: today); at most "
+                                              "36 months in all"})
+
+
+class FeedbackSupervisorFiguresOut(Schema):
+    supervisor_id = ma.fields.String()
+    name = ma.fields.String()
+    kind = ma.fields.String()
+    batch = ma.fields.String()
+    submitted = ma.fields.Integer()
+    accepted = ma.fields.Integer()
+    adopted_suggestions = ma.fields.Integer()
+    last_activity = ma.fields.AwareDateTime(allow_none=True)
+
+
+class FeedbackDepartmentFiguresOut(Schema):
+    department_id = ma.fields.String()
+    name = ma.fields.String()
+    received = ma.fields.Integer()
+    answered = ma.fields.Integer()
+    answered_on_time = ma.fields.Integer()
+    on_time_share = ma.fields.Float(allow_none=True)
+    average_answer_days = ma.fields.Float(allow_none=True, metadata={"description": "Working days"})
+    satisfied = ma.fields.Integer(metadata={"description": "满意"})
+    basically_satisfied = ma.fields.Integer(metadata={"description": "基本满意"})
+    unsatisfied = ma.fields.Integer(metadata={"description": "不满意, the one that sent an item back included"})
+    ratings = ma.fields.Integer()
+    satisfied_share = ma.fields.Float(allow_none=True, metadata={"description": "(满意 + 基本满意) / ratings"})
+    supervisions = ma.fields.List(ma.fields.Integer(), metadata={
+        "description": "督办 levels reached: [提醒, 督办, 挂牌督办]"})
+    supervised = ma.fields.Integer()
+
+
+class FeedbackAreaFiguresOut(Schema):
+    area_id = ma.fields.String()
+    name = ma.fields.String()
+    by_month = ma.fields.List(ma.fields.Integer(), metadata={"description": "Submitted, in the order of `months`"})
+    total = ma.fields.Integer()
+
+
+class FeedbackStatsOut(Schema):
+    since = ma.fields.Date()
+    until = ma.fields.Date()
+    months = ma.fields.List(ma.fields.String(), metadata={"description": "YYYY-MM, local"})
+    submitted = ma.fields.Integer()
+    by_month = ma.fields.List(ma.fields.Integer())
+    supervisors = ma.fields.List(ma.fields.Nested(FeedbackSupervisorFiguresOut))
+    departments = ma.fields.List(ma.fields.Nested(FeedbackDepartmentFiguresOut))
+    areas = ma.fields.List(ma.fields.Nested(FeedbackAreaFiguresOut))
+    visits = ma.fields.Nested(lambda: VisitFiguresOut(), metadata={  # type: ignore[name-defined]
+        "description": "Enterprise visits of the period (万人助万企) and their outcomes"})
+
+
+# --- enterprise visits (万人助万企) ---------------------------------------------------------------------
+
+
+class EnterpriseVisitProblemIn(Schema):
+    kind = ma.fields.String(load_default="problem", validate=ma.validate.OneOf(("problem", "suggestion")),
+                            metadata={"description": "problem (问题) or suggestion (诉求/建议)"})
+    area_code = Text(required=True, max_length=32, metadata={"description": "A business area's code"})
+    description = Text(required=True, max_length=4000, min_length=1)
+    urgency = ma.fields.String(load_default="normal", validate=ma.validate.OneOf(URGENCIES))
+
+
+class EnterpriseVisitIn(Schema):
+    visited_on = LocalDay(required=True, metadata={"description": "The local day of the visit (not in the future)"})
+    visitors = Text(required=True, max_length=200, min_length=1, metadata={"description": "Who went"})
+    findings = Text(load_default="", max_length=4000, metadata={"description": "What was found, in words"})
+    outcome = Text(load_default="", max_length=4000, metadata={"description": "What came of it, in words"})
+    loans_yuan = ma.fields.Integer(load_default=0, strict=False, validate=ma.validate.Range(min=0, max=10**12),
+                                   metadata={"description": "Loans arranged, in yuan"})
+    workers_recruited = ma.fields.Integer(load_default=0, strict=False, validate=ma.validate.Range(min=0, max=10**6))
+    approvals_unblocked = ma.fields.Integer(load_default=0, strict=False,
+                                            validate=ma.validate.Range(min=0, max=10**4))
+    problems = ma.fields.List(ma.fields.Nested(EnterpriseVisitProblemIn), load_default=list,
+                              validate=ma.validate.Length(max=10), metadata={
+                                  "description": "Problems and requests found: each becomes a feedback item"})
+
+
+class EnterpriseVisitOut(Schema):
+    id = ma.fields.String()
+    enterprise_id = ma.fields.String()
+    enterprise = ma.fields.String()
+    cadre = ma.fields.String()
+    visited_on = ma.fields.Date()
+    visitors = ma.fields.String()
+    findings = ma.fields.String()
+    outcome = ma.fields.String()
+    loans_yuan = ma.fields.Integer()
+    workers_recruited = ma.fields.Integer()
+    approvals_unblocked = ma.fields.Integer()
+    items = ma.fields.List(ma.fields.Dict(), metadata={"description": "The feedback items raised: id, number, state"})
+
+
+class EnterpriseCadreIn(Schema):
+    user_id = Id(required=True, metadata={"description": "A person of the district holding the enterprise cadre role"})
+
+
+class EnterpriseCadreOut(Schema):
+    enterprise_id = ma.fields.String()
+    user_id = ma.fields.String()
+    name = ma.fields.String()
+
+
+class EnterpriseDueVisitOut(Schema):
+    enterprise_id = ma.fields.String()
+    enterprise = ma.fields.String()
+    cadre_id = ma.fields.String()
+    cadre = ma.fields.String()
+    last_visit = ma.fields.Date(allow_none=True)
+    days_since = ma.fields.Integer(allow_none=True, metadata={"description": "None: never visited"})
+
+
+class VisitFiguresOut(Schema):
+    visits = ma.fields.Integer()
+    enterprises = ma.fields.Integer()
+    problems = ma.fields.Integer(metadata={"description": "Feedback items raised on the visits"})
+    solved = ma.fields.Integer(metadata={"description": "Of them, closed"})
+    loans_yuan = ma.fields.Integer()
+    workers_recruited = ma.fields.Integer()
+    approvals_unblocked = ma.fields.Integer()

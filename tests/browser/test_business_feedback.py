@@ -12,6 +12,7 @@ from playwright.sync_api import expect
 
 from tenants.demo import DEMO_PASSWORD
 from tests.browser.conftest import press
+from tests.plugin import ARTIFACTS
 
 pytestmark = pytest.mark.browser
 
@@ -73,3 +74,44 @@ def test_a_supervisor_is_not_satisfied_and_the_item_goes_back_to_the_department(
     assert "高峰期仍然卡顿" in body  # the reason reaches the department
     assert supervisor_name
     assert supervisor_name not in body  # the name does not
+
+
+def test_the_office_reads_the_statistics_on_a_phone(new_context, t):
+    office = sign_in(new_context("phone").new_page(), t, "yingshang")
+    office.goto(f"{BASE}/stats")
+    expect(office.get_by_role("heading", name=t("Feedback statistics"))).to_be_visible()
+    expect(office.locator("#chart-months svg")).to_be_visible()
+    expect(office.locator("#departments").get_by_text(DEPARTMENT)).to_be_visible()
+    fits(office)
+    office.screenshot(path=str(ARTIFACTS / "business_feedback-stats-375.png"), full_page=True)
+    with office.expect_download() as download:
+        office.get_by_role("link", name=t("Download as Excel (one sheet per table)")).click()
+    assert download.value.suggested_filename.endswith(".xlsx")
+
+
+def test_a_cadre_logs_an_enterprise_visit_on_a_phone(new_context, t):
+    cadre = sign_in(new_context("phone").new_page(), t, "bf-cadre")
+    cadre.goto(f"{BASE}/visits")
+    expect(cadre.get_by_text(t("A visit is due")).first).to_be_visible()  # the demo's visit was 100 days ago
+    fits(cadre)
+    press(cadre, cadre.get_by_role("button", name=t("Log a visit")).first)
+    cadre.wait_for_url("**/visits/new")
+    expect(cadre.get_by_label(t("Who went"))).to_be_visible()
+    fits(cadre)
+    cadre.get_by_label(t("Who went")).fill("周助企、区人社局李科长")
+    cadre.get_by_label(t("Problem or request %(n)s", n=1)).fill("急需数控操作工二十名。")
+    cadre.locator("#f-problem_0_area").select_option(label="政务服务")
+    cadre.get_by_label(t("Outcome")).fill("已在区人才市场发布招聘信息。")
+    cadre.get_by_label(t("Workers recruited")).fill("20")
+    cadre.screenshot(path=str(ARTIFACTS / "business_feedback-visit-375.png"), full_page=True)
+    press(cadre, cadre.get_by_role("button", name=t("Log the visit")))
+    visit = cadre.locator("article.visit").first
+    expect(visit).to_contain_text("周助企、区人社局李科长")
+    expect(visit).to_contain_text(t("Waiting for triage"))
+    fits(cadre)
+    cadre.screenshot(path=str(ARTIFACTS / "business_feedback-enterprise-375.png"), full_page=True)
+    number = visit.get_by_role("link").first.inner_text()
+
+    office = sign_in(new_context("desktop").new_page(), t, "yingshang")
+    office.goto(f"{BASE}/?state=submitted")
+    expect(office.get_by_text(number)).to_be_visible()  # routed like any other feedback

@@ -370,6 +370,16 @@ def _business_feedback(factory: Factory, tenant: Any, slug: str, mark: str, user
                   .values(deadline_at=dt.datetime.now(dt.UTC) - dt.timedelta(days=30)))
         supervise_overdue(s, tenant, Actor.system(book, frozenset(registry.keys())))
         s.commit()
+        # 万人助万企: the district's cadre helps the enterprise and logged a visit with a problem found
+        from blueprints.business_feedback.services import visits
+
+        visits.assign_cadre(s, tenant, actor(s, "business_office"), firm.id, {"user_id": users["enterprise_cadre"].id})
+        visits.log_visit(s, tenant, actor(s, "enterprise_cadre"), firm.id, {
+            "visited_on": dt.date.today() - dt.timedelta(days=1), "visitors": f"{mark}秘走访人",
+            "findings": f"{mark}秘发现", "outcome": f"{mark}秘成效", "loans_yuan": 1000, "workers_recruited": 2,
+            "approvals_unblocked": 1, "problems": [{"kind": "problem", "area_code": "credit", "urgency": "normal",
+                                                    "description": f"{mark}秘走访问题"}]})
+        s.commit()
 
 
 def _elderly_visits(factory: Factory, tenant: Any, slug: str, mark: str, phone_head: str,

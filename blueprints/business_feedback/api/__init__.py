@@ -10,6 +10,6 @@ from saas.api import Blueprint
 
 blp = Blueprint("business_feedback_api", __name__, description="营商环境监督 / Business environment supervision")
 
-from blueprints.business_feedback.api import items, roster  # noqa: E402, F401
+from blueprints.business_feedback.api import items, roster, stats, visits  # noqa: E402, F401
 
 __all__ = ["blp"]

@@ -31,6 +31,7 @@ from blueprints.business_feedback.models import (
     FeedbackEvent,
     FeedbackItem,
     Supervisor,
+    Visit,
 )
 from blueprints.business_feedback.services.base import (
     MODULE,
@@ -109,7 +110,7 @@ def scope(actor: Actor) -> sa.ColumnElement[bool]:
     if departments:
         parts.append(FeedbackItem.id.in_(sa.select(Assignment.item_id).where(
             Assignment.department_id.in_(departments))))
-    if actor.id is not None and actor.may("business_feedback.submit"):
+    if actor.id is not None and (actor.may("business_feedback.submit") or actor.may("business_feedback.visit")):
         parts.append(FeedbackItem.submitted_by_id == actor.id)
     return sa.or_(*parts) if parts else sa.false()
 
@@ -173,22 +174,36 @@ def _number(session: so.Session, tenant: Tenant) -> str:
     return f"{settings(session)['item_prefix']}-{year}-{next_in_series(session, tenant, 'item', year):05d}"
 
 
-def submit_item(session: so.Session, tenant: Tenant, actor: Actor, data: dict[str, Any]) -> FeedbackItem:
+def submit_item(session: so.Session, tenant: Tenant, actor: Actor, data: dict[str, Any], *,
+                visit: Visit | None = None) -> FeedbackItem:
     """A supervisor in term submits feedback: kind, business area, the enterprise (optional), description,
-    urgency and whether departments may see their name. Someone not in term is refused with the reason."""
-    if not actor.may("business_feedback.submit") or actor.id is None:
-        raise Refused(_("Only supervisors submit feedback."), 403)
-    sup, reason = current_term(session, tenant, actor.id)
-    if reason is not None or sup is None:
-        raise Refused(reason or _("You are not on the roster of supervisors."), 403)
+    urgency and whether departments may see their name. Someone not in term is refused with the reason.
+
+    With `visit`, a problem or request a cadre found on an enterprise visit (万人助万企): about the visit's
+    enterprise, with the cadre's name shown, routed like any other item (services.visits calls this)."""
+    sup = None
+    if visit is not None:
+        if not actor.may("business_feedback.visit") or actor.id is None:
+            raise Refused(_("Only the enterprise's cadre logs its visits."), 403)
+    else:
+        if not actor.may("business_feedback.submit") or actor.id is None:
+            raise Refused(_("Only supervisors submit feedback."), 403)
+        sup, reason = current_term(session, tenant, actor.id)
+        if reason is not None or sup is None:
+            raise Refused(reason or _("You are not on the roster of supervisors."), 403)
     area = area_by_code(session, data["area_code"])
     if area is None or not area.active:
         raise ServiceError({"area_code": _("Not one of the district's business areas.")})
-    enterprise = enterprise_for_item(session, tenant, actor, data)
+    enterprise_id = visit.enterprise_id if visit is not None else None
+    if visit is None:
+        enterprise = enterprise_for_item(session, tenant, actor, data)
+        enterprise_id = enterprise.id if enterprise else None
     item = FeedbackItem(id=new_id(), number=_number(session, tenant), kind=data["kind"], area_id=area.id,
-                        enterprise_id=enterprise.id if enterprise else None, supervisor_id=sup.id,
+                        enterprise_id=enterprise_id, supervisor_id=sup.id if sup else None,
+                        visit_id=visit.id if visit is not None else None,
                         submitted_by_id=actor.id, description=data["description"],
-                        urgency=data.get("urgency") or "normal", show_name=bool(data.get("show_name")))
+                        urgency=data.get("urgency") or "normal",
+                        show_name=visit is not None or bool(data.get("show_name")))
     session.add(item)
     session.flush()
     _event(session, item, actor, "submit", None, "submitted", "", role="supervisor", by_supervisor=True)

@@ -10,6 +10,6 @@ from flask import Blueprint
 
 bp = Blueprint("business_feedback", __name__, template_folder="../templates")
 
-from blueprints.business_feedback.views import items, roster  # noqa: E402, F401
+from blueprints.business_feedback.views import items, roster, stats, visits  # noqa: E402, F401
 
 __all__ = ["bp"]
