@@ -49,7 +49,7 @@ from blueprints.cadre_evaluation.models import (
 from saas import audit, pow
 from saas.actors import Actor, Refused, ServiceError
 from saas.db import utcnow
-from saas.schemas import mask_phone
+from saas.schemas import MAX_ID, mask_phone
 from tenants.models import Tenant
 
 MANAGE = services.MANAGE
@@ -476,3 +476,20 @@ def opinions_for(session: so.Session, actor: Actor, campaign_id: int) -> list[di
 
 
 __all__ = ["CHANNELS", "Refused", "ServiceError"]
+
+
+def item_from_opinion(session: so.Session, tenant: Tenant, actor: Actor, opinion_id: int) -> Any:
+    """The organiser turns a rater's opinion into a rectification item of its target (follow-up), once."""
+    from blueprints.cadre_evaluation import followup
+    from blueprints.cadre_evaluation.models_results import RectificationItem
+
+    _need(actor)
+    opinion = session.scalars(sa.select(Opinion).where(Opinion.id == opinion_id)).first() if (
+        0 < opinion_id <= MAX_ID) else None
+    if opinion is None:
+        raise Refused(_("No such opinion."), 404)
+    if session.scalars(sa.select(RectificationItem.id).where(
+            RectificationItem.target_id == opinion.target_id, RectificationItem.source == "opinion",
+            RectificationItem.text == opinion.text.strip())).first() is not None:
+        raise Refused(_("This opinion is already a rectification item."), 409)
+    return followup.item_from_text(session, tenant, actor, opinion.target_id, opinion.text, "opinion")

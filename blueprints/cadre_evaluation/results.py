@@ -66,7 +66,7 @@ def by_area(campaign: Campaign, rows: list[dict[str, Any]]) -> list[tuple[str, l
 def chart(rows: list[dict[str, Any]]) -> charts.Chart:
     """The scored targets' totals as bars, best first (the chart's table lists them all)."""
     bars = [(f"{r['target'].name}（{r['target'].section}）", round(r["total"], 2)) for r in rows if r["scored"]]
-    return charts.bar_chart("cadre-totals", _("Weighted totals"), bars, limit=40, value_label=_("Total"))
+    return charts.bar_chart("cadre-totals", _("Weighted totals"), bars, limit=40, value_label=_("Weighted total"))
 
 
 def chart_of(rows: list[dict[str, Any]] | None) -> charts.Chart | None:

@@ -192,7 +192,28 @@ def opinions(campaign_id: int) -> Any:
     except services.Refused as err:
         db.session.rollback()
         abort(err.status, message=err.message)
-    return render("cadre_evaluation/opinions.html", c=c, rows=rows, **_labels())
+    return render("cadre_evaluation/opinions.html", c=c, rows=rows, may_manage=actor().may(services.MANAGE),
+                  **_labels())
+
+
+@bp.post("/campaigns/<int:campaign_id>/opinions/<int:opinion_id>/item")
+@require(services.MANAGE)
+def opinion_item(campaign_id: int, opinion_id: int) -> Any:
+    """The organiser turns an opinion into a rectification item of its target."""
+    _campaign(campaign_id)
+    try:
+        channels.item_from_opinion(db.session(), g.tenant, actor(), opinion_id)
+    except services.Refused as err:
+        db.session.rollback()
+        flash(err.message, "error")
+        return redirect(url_for("cadre_evaluation.opinions", campaign_id=campaign_id), 303)
+    except services.ServiceError as err:
+        db.session.rollback()
+        flash("；".join(str(v) for v in err.errors.values()), "error")
+        return redirect(url_for("cadre_evaluation.opinions", campaign_id=campaign_id), 303)
+    db.session.commit()
+    flash(_("The opinion is now a rectification item of its target."), "success")
+    return redirect(url_for("cadre_evaluation.followup_page", campaign_id=campaign_id), 303)
 
 
 # --- on site: a seat's page ----------------------------------------------------------------------------------

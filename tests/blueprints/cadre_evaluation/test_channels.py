@@ -400,3 +400,35 @@ def test_the_department_form_shows_business_feedback_figures_only_where_that_mod
     assert client.post(f"{BASE}/department/{campaign.id}", data=form_for([t1.id])).status_code == 200
     assert client.post(f"{BASE}/department/{campaign.id}", data=form_for([t1.id])).status_code == 409
     assert world_a.count(LedgerEntry) == 1
+
+
+def test_the_organiser_turns_an_opinion_into_a_rectification_item_once(login_as, world_a: World) -> None:
+    from blueprints.cadre_evaluation.models import Opinion, RectificationItem
+
+    campaign, (t1, _t2) = open_campaign(world_a)
+    with world_a.session() as s:
+        services.submit_ballot(s, world_a.tenant, campaign.id, "13812340007", {t1.id: all_levels("satisfied")},
+                               opinions={t1.id: "窗口排队太久，建议增开周末窗口"})
+        s.commit()
+        services.move_ballots(s, services.get_campaign(s, campaign.id), batch_size=1)
+        s.commit()
+        opinion_id = s.scalars(sa.select(Opinion.id)).one()
+    url = f"{BASE}/campaigns/{campaign.id}/opinions/{opinion_id}/item"
+    handler = world_a.factory.user(world_a.tenant, "dept_handler", None, name="经办人")
+    assert login_as(handler).post(url).status_code == 403
+    assert world_a.count(RectificationItem) == 0
+    organiser = login_as(world_a.admin)
+    page = text_of(organiser.get(f"{BASE}/campaigns/{campaign.id}/opinions").get_data(as_text=True))
+    assert "转为整改事项" in page
+    done = organiser.post(url)
+    assert done.status_code == 303
+    assert done.headers["Location"].endswith(f"/campaigns/{campaign.id}/followup")
+    with world_a.session() as s:
+        item = s.scalars(sa.select(RectificationItem)).one()
+        assert (item.target_id, item.source, item.text, item.state) == (
+            t1.id, "opinion", "窗口排队太久，建议增开周末窗口", "open")
+    again = organiser.post(url, follow_redirects=True)
+    assert "这条意见已是整改事项。" in text_of(again.get_data(as_text=True))
+    assert world_a.count(RectificationItem) == 1
+    assert organiser.post(f"{BASE}/campaigns/{campaign.id}/opinions/999/item").status_code == 303
+    assert world_a.count(RectificationItem) == 1
