@@ -92,6 +92,7 @@ module = ModuleSpec(
     nav=(
         NavEntry("elderly_visits.home", _l("Elderly visits"), "elderly_visits.view"),
         NavEntry("elderly_visits.emergencies", _l("Emergencies"), "elderly_visits.view"),
+        NavEntry("elderly_visits.dashboard", _l("Elderly visits dashboard"), "elderly_visits.view"),
         NavEntry("elderly_visits.new_person", _l("Register an elderly resident"), "elderly_visits.manage"),
     ),
     widgets=(Widget("elderly_visits.widget_due", _l("Elderly visits due"), "elderly_visits.view"),),

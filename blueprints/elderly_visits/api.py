@@ -193,3 +193,77 @@ class EmergencyClose(MethodView):
             services.close_emergency(db.session(), actor(), emergency_id, data)
             out = _one(emergency_id)
         return out
+
+
+class DashboardQuery(Schema):
+    class Meta:
+        unknown = ma.EXCLUDE
+
+    month = ma.fields.String(load_default=None, allow_none=True, metadata={
+        "description": "The month of the visits, needs and emergencies counted (\"2026-03\"; default this month)"})
+
+
+class CoverageOut(Schema):
+    name = ma.fields.String()
+    people = ma.fields.Integer()
+    on_time = ma.fields.Integer(metadata={"description": "Residents whose visit is not overdue today"})
+    visited = ma.fields.Integer(metadata={"description": "Residents visited at least once in the month"})
+    rate = ma.fields.Float(allow_none=True, metadata={"description": "on_time / people"})
+
+
+class OverdueOut(Schema):
+    id = ma.fields.String()
+    name = ma.fields.String()
+    grid = ma.fields.String()
+    worker = ma.fields.String()
+    due = ma.fields.Date()
+    days = ma.fields.Integer()
+
+
+class WorkerVisitsOut(Schema):
+    worker = ma.fields.String()
+    visits = ma.fields.Integer()
+
+
+class NeedFiguresOut(Schema):
+    kind = ma.fields.String()
+    label = ma.fields.String()
+    found = ma.fields.Integer()
+    resolved = ma.fields.Integer()
+    cases = ma.fields.Integer()
+
+
+class EmergencyFiguresOut(Schema):
+    kind = ma.fields.String()
+    label = ma.fields.String()
+    raised = ma.fields.Integer()
+    acknowledged = ma.fields.Integer()
+    escalated = ma.fields.Integer()
+    median_min = ma.fields.Float(allow_none=True)
+
+
+class DashboardOut(Schema):
+    month = ma.fields.String()
+    total = ma.fields.Nested(CoverageOut)
+    communities = ma.fields.List(ma.fields.Nested(CoverageOut))
+    grids = ma.fields.List(ma.fields.Nested(CoverageOut))
+    overdue = ma.fields.List(ma.fields.Nested(OverdueOut))
+    visits_per_worker = ma.fields.List(ma.fields.Nested(WorkerVisitsOut))
+    needs = ma.fields.List(ma.fields.Nested(NeedFiguresOut))
+    emergencies = ma.fields.List(ma.fields.Nested(EmergencyFiguresOut))
+    response_median_min = ma.fields.Float(allow_none=True)
+    response_max_min = ma.fields.Float(allow_none=True)
+
+
+@blp.route("/dashboard")
+class ElderlyDashboard(MethodView):
+    @blp.arguments(DashboardQuery, location="query")
+    @blp.response(200, DashboardOut)
+    @require("elderly_visits.view")
+    def get(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Coverage by grid and community, the overdue list, visits per worker, needs and emergencies of a month"""
+        from blueprints.elderly_visits import dashboard
+
+        with answering(commit=False):
+            board = dashboard.dashboard(db.session(), g.tenant, actor(), args.get("month"))
+        return dashboard.dashboard_out(board)

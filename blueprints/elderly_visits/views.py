@@ -289,3 +289,6 @@ def emergency_step(emergency_id: int, step: str) -> Any:
                    "close": _("Emergency closed.")}[step], "success")
             return redirect(url_for("elderly_visits.emergency", emergency_id=emergency_id))
     return _emergency_page(emergency_id, {f"{step}_{k}": v for k, v in errors.items()}, 422)
+
+
+from blueprints.elderly_visits import dashboard_views  # noqa: E402,F401 - its routes join this blueprint
