@@ -10,6 +10,8 @@ from typing import Any
 import marshmallow as ma
 from flask import g, request
 from flask.views import MethodView
+from flask_smorest import abort
+from flask_smorest.fields import Upload as UploadField
 
 from blueprints.elderly_visits import services
 from blueprints.elderly_visits.schemas import (
@@ -267,3 +269,51 @@ class ElderlyDashboard(MethodView):
         with answering(commit=False):
             board = dashboard.dashboard(db.session(), g.tenant, actor(), args.get("month"))
         return dashboard.dashboard_out(board)
+
+
+class RegistryFile(Schema):
+    file = UploadField(required=True, metadata={"description": "A list of residents, CSV (UTF-8 or GBK) or XLSX"})
+
+
+class RegistryArgs(Schema):
+    class Meta:
+        unknown = ma.EXCLUDE
+
+    dry_run = ma.fields.Boolean(load_default=True, metadata={"description": "Only check (the default)"})
+
+
+class RegistryImportOut(Schema):
+    dry_run = ma.fields.Boolean()
+    people = ma.fields.Integer(metadata={"description": "Residents that are (or would be) registered"})
+    ids = ma.fields.List(ma.fields.String(), metadata={"description": "The new residents' ids"})
+
+
+@blp.route("/import")
+class RegistryImport(MethodView):
+    @blp.arguments(RegistryArgs, location="query")
+    @blp.arguments(RegistryFile, location="files")
+    @blp.response(200, RegistryImportOut)
+    @require("elderly_visits.manage")
+    def post(self, args: dict[str, Any], files: dict[str, Any]) -> dict[str, Any]:
+        """Check a list of residents and, with dry_run=false, register them all; any bad row: 422, nothing stored"""
+        from flask_babel import gettext as _
+
+        from blueprints.elderly_visits import registry_import
+        from saas import imports
+
+        context = imports.ImportContext(g.tenant, actor(), filename=(files["file"].filename or "")[:200])
+        data = files["file"].stream.read(imports.MAX_BYTES + 1)
+        try:
+            checked = imports.check_file(db.session(), registry_import.REGISTRY, context, data)
+        except imports.ImportFileError as err:
+            db.session.rollback()
+            abort(422, errors={"file": [err.message]})
+        if not checked.ok:
+            db.session.rollback()
+            abort(422, errors={"file": [message for _line, message in checked.errors] or [_("The file is empty.")]})
+        if args["dry_run"]:
+            db.session.rollback()
+            return {"dry_run": True, "people": len(checked.rows), "ids": []}
+        with answering():
+            summary = registry_import.write_rows(db.session(), context, checked)
+        return {"dry_run": False, **summary}

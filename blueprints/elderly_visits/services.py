@@ -180,6 +180,23 @@ def _community_of(session: so.Session, grid: OrgUnit) -> int | None:
     return parent.id if parent is not None and parent.kind == "community" else None
 
 
+def identity_errors(number: str, birth: dt.date, sex: str, today: dt.date) -> dict[str, str]:
+    """What a resident's birth date and sex must agree with: their ID number (a valid one), and the age of the
+    registry (the form, the API and the import ask the same)."""
+    errors: dict[str, str] = {}
+    if ric.get_birth_date(number) != birth:
+        errors["birth_date"] = _("The birth date does not match the resident ID number.")
+    elif age_on(birth, today) < MIN_AGE:
+        errors["birth_date"] = _("The registry is for residents aged %(n)s or older.", n=MIN_AGE)
+    if sex_of(number) != sex:
+        errors["sex"] = _("The sex does not match the resident ID number.")
+    return errors
+
+
+def sex_of(number: str) -> str:
+    return "m" if int(number[16]) % 2 else "f"
+
+
 def register_person(session: so.Session, tenant: Tenant, actor: Actor, data: dict[str, Any]) -> ElderlyPerson:
     """Put a resident on the registry with their contacts; every refusal names its field and changes nothing."""
     errors: dict[str, str] = {}
@@ -196,12 +213,7 @@ def register_person(session: so.Session, tenant: Tenant, actor: Actor, data: dic
     today = today_in(tenant)
     birth = data["birth_date"]
     number = data["id_number"]
-    if ric.get_birth_date(number) != birth:
-        errors["birth_date"] = _("The birth date does not match the resident ID number.")
-    elif age_on(birth, today) < MIN_AGE:
-        errors["birth_date"] = _("The registry is for residents aged %(n)s or older.", n=MIN_AGE)
-    if ("m" if int(number[16]) % 2 else "f") != data["sex"]:
-        errors["sex"] = _("The sex does not match the resident ID number.")
+    errors.update(identity_errors(number, birth, data["sex"], today))
     if session.scalars(sa.select(ElderlyPerson.id).where(ElderlyPerson.id_number == number)).first():
         errors["id_number"] = _("This resident is already on the registry.")
     visitors = {u.id for u in grid_visitors(session, actor, grid)}
