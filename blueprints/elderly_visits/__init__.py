@@ -102,6 +102,7 @@ module = ModuleSpec(
         NavEntry("elderly_visits.new_person", _l("Register an elderly resident"), "elderly_visits.manage"),
         NavEntry("elderly_visits.registry_import_page", _l("Import elderly residents"), "elderly_visits.manage"),
     ),
+    public_nav=(NavEntry("elderly_visits.neighbour_emergency", _l("Report an emergency for an elderly neighbour")),),
     widgets=(Widget("elderly_visits.widget_due", _l("Elderly visits due"), "elderly_visits.view"),),
     jobs=(
         PeriodicJob("escalate_emergencies", "* * * * *", "blueprints.elderly_visits.jobs:escalate_emergencies",

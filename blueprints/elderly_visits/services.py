@@ -481,15 +481,23 @@ def raise_emergency(session: so.Session, tenant: Tenant, actor: Actor, person_id
     grid = unit_by_id(session, person.grid_id)
     if not (assigned(actor, person) or (grid is not None and actor.may("elderly_visits.emergency", grid))):
         raise Refused(_("You may not raise an emergency for this resident."), 403)
+    return open_emergency(session, tenant, actor, person, grid, data)
+
+
+def open_emergency(session: so.Session, tenant: Tenant, actor: Actor | None, person: ElderlyPerson,
+                   grid: OrgUnit | None, data: dict[str, Any]) -> Emergency:
+    """The one way an emergency starts, whoever raised it (a worker, the family, a neighbour without an account):
+    the record, and the urgent notices to the community's cadres, the resident's workers and the family."""
     if data["kind"] == "other" and not data.get("description"):
         raise ServiceError({"description": _("Say what happened.")})
+    by_id = actor.id if actor is not None else None
     emergency = Emergency(person_id=person.id, grid_id=person.grid_id, community_id=person.community_id,
-                          kind=data["kind"], description=data.get("description", ""), raised_by_id=actor.id,
+                          kind=data["kind"], description=data.get("description", ""), raised_by_id=by_id,
                           raised_at=utcnow())
     session.add(emergency)
     session.flush()
     staff = set(_cadres(session, person)) | {person.worker_id} | ({person.backup_worker_id} - {None})
-    staff.discard(actor.id)
+    staff.discard(by_id)
     context = {"name": person.name, "kind": str(dict(emergency_labels())[emergency.kind]),
                "place": grid.name if grid else "", "description": emergency.description}
     if staff:
@@ -500,8 +508,9 @@ def raise_emergency(session: so.Session, tenant: Tenant, actor: Actor, person_id
     if family:
         notify(session, Recipients(user_ids=tuple(family)), "elderly_visits.emergency_family", context,
                module=MODULE, tenant=tenant, urgent=True, event_key=f"emergency:{emergency.id}:family")
-    audit.record(session, actor, "elderly_visits.emergency", "emergency", emergency.id,
-                 after={"kind": emergency.kind, "person": str(person.id)}, module=MODULE)
+    audit.record(session, actor, "elderly_visits.emergency", "emergency",
+                 emergency.id, after={"kind": emergency.kind, "person": str(person.id),
+                                      **({} if actor is not None else {"by": "neighbour"})}, module=MODULE)
     session.flush()
     return emergency
 

@@ -291,4 +291,4 @@ def emergency_step(emergency_id: int, step: str) -> Any:
     return _emergency_page(emergency_id, {f"{step}_{k}": v for k, v in errors.items()}, 422)
 
 
-from blueprints.elderly_visits import dashboard_views, import_views  # noqa: E402,F401 - their routes join this blueprint
+from blueprints.elderly_visits import dashboard_views, import_views, neighbour_views  # noqa: E402,F401 - their routes join this blueprint
