@@ -141,3 +141,41 @@ def test_a_visit_logged_without_a_connection_waits_on_the_phone_and_is_kept_once
     cadre.goto(person_url)
     expect(cadre.locator(".timeline").first.get_by_text(tag)).to_have_count(1)
     expect(cadre.locator("main")).not_to_contain_text("again " + tag)
+
+
+def test_the_cadre_reads_the_dashboard_and_a_neighbour_reports_a_fall_on_a_phone(
+    new_context: Callable[[str], Any], sign_in: Callable[..., Page], t: T,
+) -> None:
+    shots = ARTIFACTS / "screens"
+    shots.mkdir(parents=True, exist_ok=True)
+    cadre = sign_in(new_context("phone").new_page(), "community_cadre", TENANT)
+    cadre.goto(f"{BASE}/dashboard")
+    expect(cadre.get_by_role("heading", level=1)).to_have_text(t("Elderly visits dashboard"))
+    expect(cadre.get_by_role("heading", name=re.compile(t("Overdue")))).to_be_visible()
+    expect(cadre.locator(".ev-total")).to_contain_text(re.compile(r"\d+"))
+    expect(cadre.locator("svg").first).to_be_visible()
+    assert_fits(cadre)
+    cadre.screenshot(path=str(shots / "elderly-dashboard-phone.png"), full_page=True)
+    with cadre.expect_download() as download:
+        press(cadre, cadre.get_by_role("button", name=t("Download XLSX")))
+    assert download.value.suggested_filename.endswith(".xlsx")
+    cadre.goto(f"{BASE}/import")
+    expect(cadre.get_by_role("heading", level=1)).to_have_text(t("Import elderly residents"))
+    assert_fits(cadre)
+
+    # a neighbour, without an account, from the grid's report page (the contact card's QR code)
+    neighbour = new_context("phone").new_page()
+    neighbour.goto(f"/t/{TENANT}/grid_cases/report?grid=wbl-gongyuan-g1")
+    press(neighbour, neighbour.get_by_role("link", name=t("Report an emergency for an elderly neighbour")))
+    expect(neighbour.get_by_role("heading", level=1)).to_have_text(t("Report an emergency for an elderly neighbour"))
+    expect(neighbour.get_by_role("button", name=t("Life in danger? Call 120 first"))).to_have_attribute(
+        "href", "tel:120")
+    press(neighbour, neighbour.get_by_label(t("A fall")))
+    neighbour.get_by_label(t("The neighbour's name")).fill("陈建国")
+    neighbour.get_by_label(t("Your mobile number (the grid calls you back)")).fill("13912345678")
+    assert_fits(neighbour)
+    neighbour.screenshot(path=str(shots / "elderly-neighbour-phone.png"), full_page=True)
+    with neighbour.expect_navigation():
+        press(neighbour, neighbour.get_by_role("button", name=t("Send the emergency")))
+    expect(neighbour.get_by_role("status").first).to_contain_text(
+        t("Thank you. The grid workers and the community are told now and will go to your neighbour."))

@@ -101,6 +101,8 @@ TENANT_DOORS: dict[str, str] = {
     "cadre_evaluation.send_code": "the rating form asks for a phone code",
     "cadre_evaluation.rate": "anyone with a verified phone rates",
     "cadre_evaluation.receipt": "a rater checks a receipt code: counted or not, nothing else",
+    # elderly visits: a neighbour reports an elderly resident's emergency from the grid's contact card
+    "elderly_visits.neighbour_emergency": "anyone reports an elderly neighbour's emergency: the form offers the grids",
 }
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 REDIRECTS = {301, 302, 303, 307, 308}
