@@ -183,7 +183,7 @@ def dashboard_xlsx(tenant: Tenant, board: Dashboard) -> bytes:
                               Column("due", _l("Due"), 12, number_format="yyyy-mm-dd"),
                               Column("days", _l("Days overdue"), 10))).extend(board.overdue)
     book.sheet(_("Visits per worker"), (_("Grid worker"), _("Visits")), widths=(16, 10)).extend(board.workers)
-    book.sheet(_("Needs"), (Column("label", _l("Need"), 16), Column("found", _l("Found"), 10),
+    book.sheet(_("Needs"), (Column("label", _l("Need"), 16), Column("found", _l("Needs found"), 10),
                             Column("resolved", _l("Resolved"), 10), Column("cases", _l("Grid cases"), 10))
                ).extend(board.needs)
     book.sheet(_("Emergencies"), (Column("label", _l("Emergency"), 24), Column("raised", _l("Raised"), 10),

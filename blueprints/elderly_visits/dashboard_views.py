@@ -34,7 +34,7 @@ def _charts(board: board_services.Dashboard) -> list[charts.Chart]:
         charts.bar_chart("ev-chart-workers", _("Visits per worker"), board.workers, colour=charts.COLOURS[1],
                          more=more, value_label=_("Visits")),
         charts.bar_chart("ev-chart-needs", _("Needs found"), [(n["label"], n["found"]) for n in board.needs],
-                         colour=charts.COLOURS[3], more=more, value_label=_("Found")),
+                         colour=charts.COLOURS[3], more=more, value_label=_("Needs found")),
     ]
 
 
