@@ -67,7 +67,7 @@ def test_a_neighbours_report_raises_the_residents_emergency_and_it_escalates_aft
 def test_the_escalation_job_runs_every_minute() -> None:
     job = next(j for j in module.jobs if j.name == "escalate_emergencies")
     start = dt.datetime(2026, 3, 1, 8, 0, 30)
-    times = croniter(job.schedule, start)
+    times = croniter(job.cron, start)
     first, second = times.get_next(dt.datetime), times.get_next(dt.datetime)
     assert first - start <= dt.timedelta(minutes=1)
     assert second - first == dt.timedelta(minutes=1)
