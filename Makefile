@@ -23,9 +23,10 @@ install-test: $(BIN)/python assets
 # front-end packages come from the npm registry with the lockfile, copied into the static folder
 assets:
 	npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
-	mkdir -p saas/static/vendor/pico saas/static/vendor/htmx saas/static/vendor/swagger-ui
+	mkdir -p saas/static/vendor/pico saas/static/vendor/htmx saas/static/vendor/swagger-ui saas/static/vendor/idb-keyval
 	cp node_modules/@picocss/pico/css/pico.min.css saas/static/vendor/pico/
 	cp node_modules/htmx.org/dist/htmx.min.js saas/static/vendor/htmx/
+	cp node_modules/idb-keyval/dist/umd.js saas/static/vendor/idb-keyval/idb-keyval.js
 	cp node_modules/swagger-ui-dist/swagger-ui.css node_modules/swagger-ui-dist/swagger-ui-bundle.js \
 	   node_modules/swagger-ui-dist/swagger-ui-standalone-preset.js saas/static/vendor/swagger-ui/
 

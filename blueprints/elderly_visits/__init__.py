@@ -26,6 +26,12 @@ def _provision(session, tenant):  # type: ignore[no-untyped-def]
     provision(session, tenant)
 
 
+def _registry_import():  # type: ignore[no-untyped-def]
+    from blueprints.elderly_visits.registry_import import REGISTRY
+
+    return REGISTRY
+
+
 def _demo(session, tenant):  # type: ignore[no-untyped-def]
     from blueprints.elderly_visits.demo import seed
 
@@ -92,8 +98,11 @@ module = ModuleSpec(
     nav=(
         NavEntry("elderly_visits.home", _l("Elderly visits"), "elderly_visits.view"),
         NavEntry("elderly_visits.emergencies", _l("Emergencies"), "elderly_visits.view"),
+        NavEntry("elderly_visits.dashboard", _l("Elderly visits dashboard"), "elderly_visits.view"),
         NavEntry("elderly_visits.new_person", _l("Register an elderly resident"), "elderly_visits.manage"),
+        NavEntry("elderly_visits.registry_import_page", _l("Import elderly residents"), "elderly_visits.manage"),
     ),
+    public_nav=(NavEntry("elderly_visits.neighbour_emergency", _l("Report an emergency for an elderly neighbour")),),
     widgets=(Widget("elderly_visits.widget_due", _l("Elderly visits due"), "elderly_visits.view"),),
     jobs=(
         PeriodicJob("escalate_emergencies", "* * * * *", "blueprints.elderly_visits.jobs:escalate_emergencies",
@@ -107,6 +116,7 @@ module = ModuleSpec(
     ),
     notices=NOTICES,
     links=("grid_cases",),
+    imports=(_registry_import,),
     views=_views,
     api=_api,
     models="blueprints.elderly_visits.models",

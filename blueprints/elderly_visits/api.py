@@ -10,6 +10,8 @@ from typing import Any
 import marshmallow as ma
 from flask import g, request
 from flask.views import MethodView
+from flask_smorest import abort
+from flask_smorest.fields import Upload as UploadField
 
 from blueprints.elderly_visits import services
 from blueprints.elderly_visits.schemas import (
@@ -193,3 +195,125 @@ class EmergencyClose(MethodView):
             services.close_emergency(db.session(), actor(), emergency_id, data)
             out = _one(emergency_id)
         return out
+
+
+class DashboardQuery(Schema):
+    class Meta:
+        unknown = ma.EXCLUDE
+
+    month = ma.fields.String(load_default=None, allow_none=True, metadata={
+        "description": "The month of the visits, needs and emergencies counted (\"2026-03\"; default this month)"})
+
+
+class CoverageOut(Schema):
+    name = ma.fields.String()
+    people = ma.fields.Integer()
+    on_time = ma.fields.Integer(metadata={"description": "Residents whose visit is not overdue today"})
+    visited = ma.fields.Integer(metadata={"description": "Residents visited at least once in the month"})
+    rate = ma.fields.Float(allow_none=True, metadata={"description": "on_time / people"})
+
+
+class OverdueOut(Schema):
+    id = ma.fields.String()
+    name = ma.fields.String()
+    grid = ma.fields.String()
+    worker = ma.fields.String()
+    due = ma.fields.Date()
+    days = ma.fields.Integer()
+
+
+class WorkerVisitsOut(Schema):
+    worker = ma.fields.String()
+    visits = ma.fields.Integer()
+
+
+class NeedFiguresOut(Schema):
+    kind = ma.fields.String()
+    label = ma.fields.String()
+    found = ma.fields.Integer()
+    resolved = ma.fields.Integer()
+    cases = ma.fields.Integer()
+
+
+class EmergencyFiguresOut(Schema):
+    kind = ma.fields.String()
+    label = ma.fields.String()
+    raised = ma.fields.Integer()
+    acknowledged = ma.fields.Integer()
+    escalated = ma.fields.Integer()
+    median_min = ma.fields.Float(allow_none=True)
+
+
+class DashboardOut(Schema):
+    month = ma.fields.String()
+    total = ma.fields.Nested(CoverageOut)
+    communities = ma.fields.List(ma.fields.Nested(CoverageOut))
+    grids = ma.fields.List(ma.fields.Nested(CoverageOut))
+    overdue = ma.fields.List(ma.fields.Nested(OverdueOut))
+    visits_per_worker = ma.fields.List(ma.fields.Nested(WorkerVisitsOut))
+    needs = ma.fields.List(ma.fields.Nested(NeedFiguresOut))
+    emergencies = ma.fields.List(ma.fields.Nested(EmergencyFiguresOut))
+    response_median_min = ma.fields.Float(allow_none=True)
+    response_max_min = ma.fields.Float(allow_none=True)
+
+
+@blp.route("/dashboard")
+class ElderlyDashboard(MethodView):
+    @blp.arguments(DashboardQuery, location="query")
+    @blp.response(200, DashboardOut)
+    @require("elderly_visits.view")
+    def get(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Coverage by grid and community, the overdue list, visits per worker, needs and emergencies of a month"""
+        from blueprints.elderly_visits import dashboard
+
+        with answering(commit=False):
+            board = dashboard.dashboard(db.session(), g.tenant, actor(), args.get("month"))
+        return dashboard.dashboard_out(board)
+
+
+class RegistryFile(Schema):
+    file = UploadField(required=True, metadata={"description": "A list of residents, CSV (UTF-8 or GBK) or XLSX"})
+
+
+class RegistryArgs(Schema):
+    class Meta:
+        unknown = ma.EXCLUDE
+
+    dry_run = ma.fields.Boolean(load_default=True, metadata={"description": "Only check (the default)"})
+
+
+class RegistryImportOut(Schema):
+    dry_run = ma.fields.Boolean()
+    people = ma.fields.Integer(metadata={"description": "Residents that are (or would be) registered"})
+    ids = ma.fields.List(ma.fields.String(), metadata={"description": "The new residents' ids"})
+
+
+@blp.route("/import")
+class RegistryImport(MethodView):
+    @blp.arguments(RegistryArgs, location="query")
+    @blp.arguments(RegistryFile, location="files")
+    @blp.response(200, RegistryImportOut)
+    @require("elderly_visits.manage")
+    def post(self, args: dict[str, Any], files: dict[str, Any]) -> dict[str, Any]:
+        """Check a list of residents and, with dry_run=false, register them all; any bad row: 422, nothing stored"""
+        from flask_babel import gettext as _
+
+        from blueprints.elderly_visits import registry_import
+        from saas import imports
+
+        context = imports.ImportContext(g.tenant, actor(), filename=(files["file"].filename or "")[:200])
+        data = files["file"].stream.read(imports.MAX_BYTES + 1)
+        try:
+            checked = imports.check_file(db.session(), registry_import.REGISTRY, context, data)
+        except imports.ImportFileError as err:
+            db.session.rollback()
+            abort(422, errors={"file": [err.message]})
+        if not checked.ok:
+            db.session.rollback()
+            abort(422, errors={"file": [message for _line, message in checked.errors] or [_("The file is empty.")]})
+        if args["dry_run"]:
+            db.session.rollback()
+            return {"dry_run": True, "people": len(checked.rows), "ids": []}
+        with answering():
+            summary = registry_import.write_rows(db.session(), context, checked)
+        return {"dry_run": False, **summary}

@@ -180,6 +180,23 @@ def _community_of(session: so.Session, grid: OrgUnit) -> int | None:
     return parent.id if parent is not None and parent.kind == "community" else None
 
 
+def identity_errors(number: str, birth: dt.date, sex: str, today: dt.date) -> dict[str, str]:
+    """What a resident's birth date and sex must agree with: their ID number (a valid one), and the age of the
+    registry (the form, the API and the import ask the same)."""
+    errors: dict[str, str] = {}
+    if ric.get_birth_date(number) != birth:
+        errors["birth_date"] = _("The birth date does not match the resident ID number.")
+    elif age_on(birth, today) < MIN_AGE:
+        errors["birth_date"] = _("The registry is for residents aged %(n)s or older.", n=MIN_AGE)
+    if sex_of(number) != sex:
+        errors["sex"] = _("The sex does not match the resident ID number.")
+    return errors
+
+
+def sex_of(number: str) -> str:
+    return "m" if int(number[16]) % 2 else "f"
+
+
 def register_person(session: so.Session, tenant: Tenant, actor: Actor, data: dict[str, Any]) -> ElderlyPerson:
     """Put a resident on the registry with their contacts; every refusal names its field and changes nothing."""
     errors: dict[str, str] = {}
@@ -196,12 +213,7 @@ def register_person(session: so.Session, tenant: Tenant, actor: Actor, data: dic
     today = today_in(tenant)
     birth = data["birth_date"]
     number = data["id_number"]
-    if ric.get_birth_date(number) != birth:
-        errors["birth_date"] = _("The birth date does not match the resident ID number.")
-    elif age_on(birth, today) < MIN_AGE:
-        errors["birth_date"] = _("The registry is for residents aged %(n)s or older.", n=MIN_AGE)
-    if ("m" if int(number[16]) % 2 else "f") != data["sex"]:
-        errors["sex"] = _("The sex does not match the resident ID number.")
+    errors.update(identity_errors(number, birth, data["sex"], today))
     if session.scalars(sa.select(ElderlyPerson.id).where(ElderlyPerson.id_number == number)).first():
         errors["id_number"] = _("This resident is already on the registry.")
     visitors = {u.id for u in grid_visitors(session, actor, grid)}
@@ -469,15 +481,23 @@ def raise_emergency(session: so.Session, tenant: Tenant, actor: Actor, person_id
     grid = unit_by_id(session, person.grid_id)
     if not (assigned(actor, person) or (grid is not None and actor.may("elderly_visits.emergency", grid))):
         raise Refused(_("You may not raise an emergency for this resident."), 403)
+    return open_emergency(session, tenant, actor, person, grid, data)
+
+
+def open_emergency(session: so.Session, tenant: Tenant, actor: Actor | None, person: ElderlyPerson,
+                   grid: OrgUnit | None, data: dict[str, Any]) -> Emergency:
+    """The one way an emergency starts, whoever raised it (a worker, the family, a neighbour without an account):
+    the record, and the urgent notices to the community's cadres, the resident's workers and the family."""
     if data["kind"] == "other" and not data.get("description"):
         raise ServiceError({"description": _("Say what happened.")})
+    by_id = actor.id if actor is not None else None
     emergency = Emergency(person_id=person.id, grid_id=person.grid_id, community_id=person.community_id,
-                          kind=data["kind"], description=data.get("description", ""), raised_by_id=actor.id,
+                          kind=data["kind"], description=data.get("description", ""), raised_by_id=by_id,
                           raised_at=utcnow())
     session.add(emergency)
     session.flush()
     staff = set(_cadres(session, person)) | {person.worker_id} | ({person.backup_worker_id} - {None})
-    staff.discard(actor.id)
+    staff.discard(by_id)
     context = {"name": person.name, "kind": str(dict(emergency_labels())[emergency.kind]),
                "place": grid.name if grid else "", "description": emergency.description}
     if staff:
@@ -488,8 +508,9 @@ def raise_emergency(session: so.Session, tenant: Tenant, actor: Actor, person_id
     if family:
         notify(session, Recipients(user_ids=tuple(family)), "elderly_visits.emergency_family", context,
                module=MODULE, tenant=tenant, urgent=True, event_key=f"emergency:{emergency.id}:family")
-    audit.record(session, actor, "elderly_visits.emergency", "emergency", emergency.id,
-                 after={"kind": emergency.kind, "person": str(person.id)}, module=MODULE)
+    audit.record(session, actor, "elderly_visits.emergency", "emergency",
+                 emergency.id, after={"kind": emergency.kind, "person": str(person.id),
+                                      **({} if actor is not None else {"by": "neighbour"})}, module=MODULE)
     session.flush()
     return emergency
 

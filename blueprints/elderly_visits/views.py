@@ -256,7 +256,10 @@ def _emergency_page(emergency_id: int, errors: dict[str, list[str]] | None = Non
     except services.Refused as err:
         return refuse(err)
     out = services.emergency_out(session, emergency, person, services.actions_of(session, [emergency.id])[emergency.id])
-    return render("elderly_visits/emergency.html", e=out, errors=errors or {}, status=status, **_labels())
+    # the phones to call, for those who may read them (the view is logged: it commits with the page)
+    who = services.person_out(session, g.tenant, actor(), person, detail=True)
+    db.session.commit()
+    return render("elderly_visits/emergency.html", e=out, p=who, errors=errors or {}, status=status, **_labels())
 
 
 @bp.get("/emergencies/<int:emergency_id>")
@@ -289,3 +292,6 @@ def emergency_step(emergency_id: int, step: str) -> Any:
                    "close": _("Emergency closed.")}[step], "success")
             return redirect(url_for("elderly_visits.emergency", emergency_id=emergency_id))
     return _emergency_page(emergency_id, {f"{step}_{k}": v for k, v in errors.items()}, 422)
+
+
+from blueprints.elderly_visits import dashboard_views, import_views, neighbour_views  # noqa: E402,F401 - their routes join this blueprint

@@ -832,6 +832,12 @@ MOUNTS: dict[str, MountWay] = {
 }
 
 
+def grids_published(rows: dict[str, list[dict[str, Any]]]) -> set[str]:
+    """What elderly visits' neighbour report offers anyone: the grids' codes and names
+    (blueprints/elderly_visits/neighbour_views.py)."""
+    return {v for u in rows.get("org_units", []) if u["kind"] == "grid" for v in (u["code"], u["name"]) if v}
+
+
 def report_form_published(rows: dict[str, list[dict[str, Any]]]) -> set[str]:
     """What grid cases' public report form offers anyone: the active categories' codes and names, and the grids'
     codes and names grouped under their communities' names (blueprints/grid_cases/views/public.py)."""
@@ -864,6 +870,7 @@ DOOR_PUBLISHED: dict[str, Callable[[dict[str, list[dict[str, Any]]]], set[str]]]
     **{f"cadre_evaluation.{door}": cadre_public_published
        for door in ("public_list", "public", "send_code", "rate", "receipt", "seat", "rate_seat", "invited",
                     "rate_invited", "public_targets", "public_photo", "public_results")},
+    "elderly_visits.neighbour_emergency": grids_published,
 }
 
 
