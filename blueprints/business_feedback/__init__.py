@@ -4,9 +4,30 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
+from saas.audit import AuditWords
 from saas.modules import ModuleSpec, NavEntry, PeriodicJob, RoleSpec, Setting, Widget
 from saas.notify import NoticeTemplate
 
+
+def _audit_words():  # type: ignore[no-untyped-def]
+    from blueprints.business_feedback.services.items import STATE_LABELS, TRANSITIONS
+
+    return AuditWords(
+        actions={
+            "business_feedback.item.submit": _l("Feedback submitted"),
+            **{f"business_feedback.item.{action}": t.label for action, t in TRANSITIONS.items()},
+            "business_feedback.item.coordinate": _l("Coordination recorded (协商处理)"),
+            "business_feedback.enterprise.add": _l("Enterprise added"),
+            "business_feedback.enterprise.cadre": _l("Enterprise's cadre named"),
+            "business_feedback.supervisor.appoint": _l("Supervisor appointed"),
+            "business_feedback.supervisor.update": _l("Supervisor's record changed"),
+            "business_feedback.supervisor.dismiss": _l("Supervisor dismissed"),
+            "business_feedback.visit.log": _l("Enterprise visit logged"),
+        },
+        objects={"business_feedback_item": _l("Feedback item"), "business_feedback_enterprise": _l("Enterprise"),
+                 "business_feedback_supervisor": _l("Supervisor"), "business_feedback_visit": _l("Enterprise visit")},
+        values={"state": STATE_LABELS},
+    )
 
 def _views():  # type: ignore[no-untyped-def]
     from blueprints.business_feedback.views import bp
@@ -125,4 +146,5 @@ module = ModuleSpec(
     models="blueprints.business_feedback.models",
     demo=_demo,
     provision=_provision,
+    audit_words=_audit_words,
 )

@@ -4,12 +4,43 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
+from saas.audit import AuditWords
 from saas.modules import ModuleSpec, NavEntry, PeriodicJob, RoleSpec, Setting
 from saas.notify import NoticeTemplate
 
 DEFAULT_AREAS = ("开办企业、办理建筑许可、获得电力、获得用水用气、登记财产、获得信贷、保护中小投资者、纳税、跨境贸易、"
                  "执行合同、办理破产、劳动力市场监管、政府采购、招标投标、政务服务")
 
+
+def _audit_words():  # type: ignore[no-untyped-def]
+    from blueprints.cadre_evaluation.services import STATE_LABELS
+
+    return AuditWords(
+        actions={
+            "cadre_evaluation.create_campaign": _l("Rating campaign created"),
+            "cadre_evaluation.update_campaign": _l("Rating campaign's set-up changed"),
+            "cadre_evaluation.announce": _l("Target list published"),
+            "cadre_evaluation.open": _l("Rating opened"),
+            "cadre_evaluation.close": _l("Rating closed"),
+            "cadre_evaluation.publish": _l("Results published"),
+            "cadre_evaluation.followup": _l("Follow-up started"),
+            "cadre_evaluation.add_target": _l("Target added"),
+            "cadre_evaluation.remove_target": _l("Target removed"),
+            "cadre_evaluation.set_photo": _l("Target's photo set"),
+            "cadre_evaluation.add_group": _l("Rater group added"),
+            "cadre_evaluation.issue_seat_codes": _l("Seat codes printed"),
+            "cadre_evaluation.issue_invitations": _l("Invitations issued"),
+            "cadre_evaluation.enter_sheet": _l("Paper ballot entered"),
+            "cadre_evaluation.void_sheet": _l("Paper ballot voided"),
+            "cadre_evaluation.add_action": _l("Follow-up action recorded"),
+            "cadre_evaluation.add_item": _l("Rectification item added"),
+            "cadre_evaluation.update_item": _l("Rectification item changed"),
+        },
+        objects={"cadre_campaign": _l("Rating campaign"), "cadre_target": _l("Rated official"),
+                 "cadre_group": _l("Rater group"), "cadre_sheet": _l("Paper ballot"),
+                 "cadre_item": _l("Rectification item")},
+        values={"state": STATE_LABELS},
+    )
 
 def _views():  # type: ignore[no-untyped-def]
     from blueprints.cadre_evaluation.views import bp
@@ -99,4 +130,5 @@ module = ModuleSpec(
     provision=_provision,
     demo=_demo,
     imports=(_targets_import,),
+    audit_words=_audit_words,
 )

@@ -4,9 +4,26 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
+from saas.audit import AuditWords
 from saas.modules import ModuleSpec, NavEntry, PeriodicJob, Setting, Widget
 from saas.notify import NoticeTemplate
 
+
+def _audit_words():  # type: ignore[no-untyped-def]
+    return AuditWords(
+        actions={
+            "elderly_visits.register": _l("Elderly resident registered"),
+            "elderly_visits.visit": _l("Visit logged"),
+            "elderly_visits.need_resolved": _l("Need resolved"),
+            "elderly_visits.view_sensitive": _l("Health notes and contacts viewed"),
+            "elderly_visits.emergency": _l("Emergency raised"),
+            "elderly_visits.emergency_ack": _l("Emergency taken on"),
+            "elderly_visits.emergency_action": _l("Emergency action recorded"),
+            "elderly_visits.emergency_closed": _l("Emergency closed"),
+            "elderly_visits.neighbour_report": _l("Emergency reported by a neighbour"),
+        },
+        objects={"elderly_person": _l("Elderly resident"), "emergency": _l("Emergency")},
+    )
 
 def _views():  # type: ignore[no-untyped-def]
     from blueprints.elderly_visits.views import bp
@@ -117,6 +134,7 @@ module = ModuleSpec(
     notices=NOTICES,
     links=("grid_cases",),
     imports=(_registry_import,),
+    audit_words=_audit_words,
     views=_views,
     api=_api,
     models="blueprints.elderly_visits.models",

@@ -34,10 +34,10 @@ def test_the_organiser_opens_closes_and_publishes_and_the_public_sees_the_result
     campaign_url = page.url
 
     add = page.locator("form", has=page.get_by_role("button", name=t("Add the target")))
-    # by name: the settings form above has fields of the same ids (f-name), so labels point there
-    add.locator('input[name="name"]').fill(f"刘{device}科长")
-    add.locator('input[name="department"]').fill("区行政审批服务局")
-    add.locator('input[name="section"]').fill("企业开办科")
+    # by label: each form's fields have ids of their own (the settings form above has a name field too)
+    add.get_by_label(t("Name"), exact=True).fill(f"刘{device}科长")
+    add.get_by_label(t("Department"), exact=True).fill("区行政审批服务局")
+    add.get_by_label(t("Section"), exact=True).fill("企业开办科")
     add.locator('select[name="area"]').select_option("开办企业")
     press(page, add.get_by_role("button", name=t("Add the target")))
     expect(page.locator("table")).to_contain_text(f"刘{device}科长")
