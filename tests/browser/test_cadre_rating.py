@@ -71,7 +71,7 @@ def test_a_citizen_verifies_by_phone_code_and_rates_on_a_phone(new_context, t, l
 def test_a_seats_qr_code_is_scanned_rated_from_and_spent(new_context, t, sign_in, live) -> None:
     organiser = sign_in(new_context("desktop").new_page())
     organiser.goto(f"{BASE}/")
-    press(organiser, organiser.get_by_role("link", name=re.compile("千人评科长")).first)
+    press(organiser, organiser.locator("main").get_by_role("link", name=re.compile("千人评科长")).first)
     press(organiser, organiser.get_by_role("link", name=t("Rating channels")))
     expect(organiser.get_by_role("heading", level=1)).to_have_text(t("Rating channels"))
     organiser.get_by_label(t("How many seats")).fill("2")
@@ -103,6 +103,6 @@ def test_a_seats_qr_code_is_scanned_rated_from_and_spent(new_context, t, sign_in
     expect(again.locator("fieldset.target")).to_have_count(0)
     assert_fits(again)
     organiser.goto(f"{BASE}/")
-    press(organiser, organiser.get_by_role("link", name=re.compile("千人评科长")).first)
+    press(organiser, organiser.locator("main").get_by_role("link", name=re.compile("千人评科长")).first)
     press(organiser, organiser.get_by_role("link", name=t("Rating channels")))
     expect(organiser.locator("main")).to_contain_text("已使用 1/2 个")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -32,6 +33,17 @@ def checks_until(client: Any, name: str, wanted: str, seconds: float = 30) -> di
         time.sleep(0.2)
 
 
+def stop(worker: subprocess.Popen[bytes]) -> None:
+    """Stop an `rq worker` as an operator's Ctrl-C does: a first signal asks it to finish (it may be waiting on
+    the queue), a second stops it at once; either way it leaves RQ's registry."""
+    worker.send_signal(signal.SIGINT)
+    try:
+        worker.communicate(timeout=5)
+    except subprocess.TimeoutExpired:
+        worker.send_signal(signal.SIGINT)
+        worker.communicate(timeout=60)
+
+
 def test_readiness_names_a_stopped_worker_and_a_silent_scheduler(app, client, redis_server):
     app.config["REDIS_URL"] = redis_server.url
     conn = redis.Redis.from_url(redis_server.url)
@@ -53,8 +65,7 @@ def test_readiness_names_a_stopped_worker_and_a_silent_scheduler(app, client, re
         assert ready.status_code == 200, ready.json
         assert set(ready.json["checks"].values()) == {"ok"}
     finally:
-        worker.terminate()
-        worker.communicate(timeout=30)
+        stop(worker)
     stopped = checks_until(client, "worker", "error: no RQ worker is running; start `rq worker`")
     assert stopped["worker"] == "error: no RQ worker is running; start `rq worker`"
     assert client.get("/readyz").status_code == 503

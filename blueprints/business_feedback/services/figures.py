@@ -87,10 +87,12 @@ def _local_midnight(day: dt.date, zone: ZoneInfo) -> dt.datetime:
 
 
 def department_figures(session: so.Session, unit_ids: Iterable[int] | None = None, since: dt.date | None = None,
-                       until: dt.date | None = None) -> dict[int, DepartmentFigures]:
+                       until: dt.date | None = None, *, tenant: Tenant | None = None) -> dict[int, DepartmentFigures]:
     """Figures of each department (`unit_ids`, or every department of the district), keyed by its id; a
-    department without items has zeros. The session must be bound to the district."""
-    tenant = session.get(Tenant, session.info["tenant_id"])
+    department without items has zeros. The session must be bound to the district (`tenant`, when the caller
+    has it at hand, saves reading it)."""
+    if tenant is None:
+        tenant = session.scalars(sa.select(Tenant).where(Tenant.id == session.info["tenant_id"])).first()
     if tenant is None:  # pragma: no cover - the session's tenant exists while it is bound to it
         raise ValueError("the session is bound to no district")
     cal = workdays.calendar_for(session, tenant)

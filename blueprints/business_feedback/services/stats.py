@@ -176,7 +176,7 @@ def feedback_stats(session: so.Session, tenant: Tenant, actor: Actor, since: dt.
     areas = [AreaFigures(a.id, a.name, tuple(cells.get(a.id, {}).get(m, 0) for m in period.months))
              for a in session.scalars(sa.select(BusinessArea).order_by(BusinessArea.position, BusinessArea.id))
              if a.active or a.id in cells]
-    departments = sorted(department_figures(session, None, period.since, period.until).values(),
+    departments = sorted(department_figures(session, None, period.since, period.until, tenant=tenant).values(),
                          key=lambda d: (-d.received, d.name))
     return Stats(period, supervisors, departments, areas, visit_figures(session, period.since, period.until))
 
