@@ -133,7 +133,8 @@ def password_changed(user: User) -> None:
 # pages a person with a temporary password may still open: the change page itself, signing out, the language
 # (and the inbox badge every page polls, which must not swap the change page into itself)
 PASSWORD_CHANGE_OPEN = frozenset({"passwords.change", "passwords.open_link", "passwords.set_password",
-                                   "auth.logout", "shell.set_language", "shell.inbox_count", "static"})
+                                   "auth.logout", "shell.set_language", "shell.set_elder_mode", "shell.inbox_count",
+                                   "static"})
 
 
 def require_password_change() -> Any:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -15,6 +16,37 @@ def render(template: str, block: str | None = None, status: int = 200, **context
     response = make_response(body, status)
     response.vary.add("HX-Request")
     return response
+
+
+# the cookie that keeps the larger-text, higher-contrast pages (长辈版) on for a browser, no account needed
+ELDER_COOKIE = "wgt_elder"
+
+
+def elder_mode() -> bool:
+    return request.cookies.get(ELDER_COOKIE) == "1"
+
+
+def error_items(errors: Any) -> list[tuple[str | None, str]]:
+    """A refused form's messages in order, each with the name of the field it belongs to (None: the whole form),
+    for the error summary (macros.form_errors). Services answer {field: message or [messages]}, marshmallow nests
+    {field: {index: [...]}} and a page with several forms {form: {field: [...]}}: the innermost named key wins."""
+    if not isinstance(errors, Mapping):
+        return []
+    items: list[tuple[str | None, str]] = []
+
+    def walk(value: Any, field: str | None) -> None:
+        if isinstance(value, str):
+            items.append((field, value))
+        elif isinstance(value, Mapping):
+            for key, inner in value.items():
+                named = isinstance(key, str) and not key.isdigit() and key not in ("_form", "_schema")
+                walk(inner, key if named else (None if key in ("_form", "_schema") else field))
+        elif isinstance(value, list | tuple):
+            for inner in value:
+                walk(inner, field)
+
+    walk(errors, None)
+    return items
 
 
 def safe_next(target: str | None) -> str:

@@ -15,7 +15,7 @@ from saas.context import can, dashboard_widgets, enabled_modules, nav_entries, p
 from saas.db import utcnow
 from saas.i18n import local_dt, locale_code
 from saas.notify import Notification
-from saas.rendering import render, safe_next
+from saas.rendering import ELDER_COOKIE, elder_mode, error_items, render, safe_next
 from saas.schemas import mask_phone
 from tenants.models import Tenant
 
@@ -46,6 +46,18 @@ def set_language() -> Any:
     if lang in current_app.config["LANGUAGES"]:
         session["lang"] = lang
     return redirect(safe_next(request.form.get("next")))
+
+
+@bp.post("/elder")
+def set_elder_mode() -> Any:
+    """The larger-text, higher-contrast pages (长辈版) on or off for this browser, with no account: a cookie."""
+    response = redirect(safe_next(request.form.get("next")))
+    if request.form.get("elder") == "1":
+        response.set_cookie(ELDER_COOKIE, "1", max_age=400 * 24 * 3600, secure=request.is_secure, httponly=True,
+                            samesite="Lax")
+    else:
+        response.delete_cookie(ELDER_COOKIE, secure=request.is_secure, httponly=True, samesite="Lax")
+    return response
 
 
 @bp.get("/t/<tenant>/")
@@ -200,5 +212,7 @@ def init_app(app: Flask) -> None:
         api.register_blueprint(api_bp)
         app.before_request_funcs.setdefault(api_bp.name, []).append(api_login_required)
     app.context_processor(_template_globals)
+    app.add_template_global(error_items)
+    app.add_template_global(elder_mode)
     app.add_template_filter(local_dt, "localtime")
     app.add_template_filter(mask_phone, "mask_phone")

@@ -19,6 +19,7 @@ from flask_babel import force_locale, gettext
 from playwright import sync_api
 
 from tenants.demo import DEMO_PASSWORD
+from tests.browser.axe import AxeChecker
 from tests.browser.live import (
     CHROMIUM,
     DEMO_ACCOUNTS,
@@ -68,14 +69,33 @@ def t(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., str]:
     return translate
 
 
+AXE = AxeChecker()
+
+
+@pytest.fixture(scope="session")
+def axe() -> Iterator[AxeChecker]:
+    """What axe-core found over the run: written to test-artifacts/axe.txt and under the run's summary."""
+    yield AXE
+    if AXE.checked:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        (ARTIFACTS / "axe.txt").write_text(AXE.summary() + "\n")
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if AXE.checked:
+        terminalreporter.write_line(AXE.summary())
+
+
 @pytest.fixture(params=list(DEVICES), ids=list(DEVICES))
 def device(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
 @pytest.fixture
-def new_context(browser: Any, live_url: str, request: pytest.FixtureRequest) -> Iterator[Callable[[str], Any]]:
-    """Open a fresh browser context (its own cookies) for a device; closed after the test."""
+def new_context(browser: Any, live_url: str, axe: AxeChecker,
+                request: pytest.FixtureRequest) -> Iterator[Callable[[str], Any]]:
+    """Open a fresh browser context (its own cookies) for a device, with axe-core on every page it opens (a
+    serious or critical violation fails the test); closed after the test."""
     contexts: list[Any] = []
     request.node.wgt_contexts = contexts
 
@@ -86,6 +106,7 @@ def new_context(browser: Any, live_url: str, request: pytest.FixtureRequest) -> 
         context.wgt_device = device_name
         context.wgt_problems = []
         context.on("page", lambda page: _watch(page, context.wgt_problems))
+        axe.watch(context, context.wgt_problems)
         contexts.append(context)
         return context
 

@@ -107,7 +107,7 @@ def test_a_refused_code_request_says_so_with_the_wait_and_a_countdown(app, tenan
     assert 3000 < wait <= 3601
     assert abs(int(refused.headers["Retry-After"]) - wait) <= 1
     assert re.search(rf"Too many codes were asked for this number\. Try again in {wait} seconds\.", page)
-    button = re.search(r"<button type=\"submit\"[^>]*>", page).group(0)
+    button = re.search(r"<button type=\"submit\"[^>]*data-wait=[^>]*>", page).group(0)
     assert f'data-wait="{wait}"' in button
     assert "disabled" in button
     assert 'data-wait-text="Send code again in {s} s"' in button

@@ -143,7 +143,8 @@ def track() -> Any:
     """Follow a case by its number: the resident signs in with the phone that reported it (a door)."""
     errors: dict[str, list[str]] = {}
     form = dict(request.args)
-    if request.args.get("number") or request.args.get("phone"):
+    # the form sent, even empty (its fields are in the query), is checked and answered; the first visit is not
+    if "number" in request.args or "phone" in request.args:
         data, errors = load_form(TrackForm(), {k: request.args.get(k, "") for k in ("number", "phone")})
         if data is not None:
             target = url_for("grid_cases.public_case", number=data["number"].upper())

@@ -99,6 +99,19 @@ def test_following_by_number_goes_through_the_residents_sign_in(client, world_a:
     assert target.path == "/t/alpha/citizen"
     assert parse_qs(target.query) == {"next": ["/t/alpha/grid_cases/public/XD-20261122-0001"], "phone": [PHONE]}
     assert client.get("/t/alpha/grid_cases/track?number=&phone=123").status_code == 422
+    # the form sent empty is answered field by field, under a summary the title announces; the first visit is not
+    empty = client.get("/t/alpha/grid_cases/track?number=&phone=")
+    assert empty.status_code == 422
+    html = empty.get_data(as_text=True)
+    assert 'class="flash flash-error error-summary"' in html
+    assert "<title>错误：" in html
+    assert 'href="#f-number"' in html
+    assert 'href="#f-phone"' in html
+    assert 'aria-describedby="number-error"' in html
+    assert 'id="number-error"' in html
+    first = client.get("/t/alpha/grid_cases/track")
+    assert first.status_code == 200
+    assert "error-summary" not in first.get_data(as_text=True)
 
 
 def test_another_phone_never_sees_the_case_and_the_reporter_rates_it(
