@@ -179,7 +179,7 @@ def find_tenant(conn: sa.Connection, slug: str) -> sa.Row[Any]:
 def _rows(conn: sa.Connection, table: sa.Table, tenant_id: int) -> Iterator[dict[str, Any]]:
     kinds = [(c, _kind(c)) for c in table.c]
     stmt = sa.select(table).where(_key(table) == tenant_id).order_by(*table.primary_key.columns)
-    for row in conn.execution_options(yield_per=BATCH).execute(stmt):
+    for row in conn.execute(stmt.execution_options(yield_per=BATCH)):
         yield {c.name: _encode(kind, row._mapping[c]) for c, kind in kinds}
 
 
