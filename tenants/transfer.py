@@ -341,9 +341,10 @@ def _check_target(app: Flask, conn: sa.Connection, manifest: dict[str, Any]) -> 
         raise TransferError(_("The file's tables differ from this deployment's."))
     tenant = manifest["tenant"]
     tenants = Base.metadata.tables["tenants"]
-    clash = conn.execute(sa.select(tenants.c.slug).where(sa.or_(
-        tenants.c.id == tenant["id"], tenants.c.slug == tenant["slug"],
-        sa.and_(tenants.c.hostname.is_not(None), tenants.c.hostname == tenant.get("hostname"))))).first()
+    same = [tenants.c.id == tenant["id"], tenants.c.slug == tenant["slug"]]
+    if tenant.get("hostname"):
+        same.append(tenants.c.hostname == tenant["hostname"])
+    clash = conn.execute(sa.select(tenants.c.slug).where(sa.or_(*same))).first()
     if clash is not None:
         raise TransferError(_("District %(slug)s (or its id or host name) is already here; nothing was imported.",
                               slug=tenant["slug"]))

@@ -271,3 +271,27 @@ def test_every_table_that_refers_to_a_district_carries_tenant_id(app: Flask) -> 
         seen.add(table.name)
     platform_only = {t.name for t in Base.metadata.tables.values()} - seen
     assert platform_only == {"platform_operators", "operator_sessions", "platform_audit_entries"}
+
+
+def _set_hostname(owner_url: str, slug: str, hostname: str) -> None:
+    tenants = Base.metadata.tables["tenants"]
+    engine = make_engine(owner_url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(tenants.update().where(tenants.c.slug == slug).values(hostname=hostname))
+    finally:
+        engine.dispose()
+
+
+def test_import_refused_when_the_host_name_is_taken(app: Flask, fresh_app: Flask, factory: Any, tenant_a: Any,
+                                                    tmp_path: Path) -> None:
+    _set_hostname(app.config["MIGRATE_DATABASE_URL"], tenant_a.slug, "wgt.example.cn")
+    path = tmp_path / "a.zip"
+    assert run(app, "tenants", "export", tenant_a.slug, "-o", str(path)).exit_code == 0
+    assert run(fresh_app, "tenants", "create", "other", "--name", "另一个区").exit_code == 0
+    _set_hostname(fresh_app.config["OWNER_URL"], "other", "wgt.example.cn")
+
+    refused = run(fresh_app, "tenants", "import", str(path))
+    assert refused.exit_code != 0
+    assert "域名" in refused.output
+    assert snapshot(fresh_app.config["OWNER_URL"], tenant_a.slug) == {}
