@@ -131,6 +131,10 @@ def test_round_trip_export_delete_import_into_a_fresh_database(app: Flask, fresh
     assert snapshot(owner_url, "wanbailin") == other_before
     assert platform_audit(owner_url) == [("tenant.export", "lusong"), ("tenant.export", "lusong"),
                                          ("tenant.delete", "lusong")]
+    listed = run(app, "platform", "audit")
+    assert listed.exit_code == 0, listed.output
+    assert "区县及其全部数据已删除" in listed.output
+    assert "last.zip" in listed.output
 
     imported = run(fresh_app, "tenants", "import", str(tmp_path / "last.zip"))
     assert imported.exit_code == 0, imported.output
