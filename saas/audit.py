@@ -13,6 +13,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import event
 
 from saas.db import Base, TenantScoped, utcnow
+from saas.ids import new_id
 
 
 @dataclasses.dataclass(frozen=True)
@@ -43,6 +44,9 @@ KERNEL_WORDS = AuditWords(
         "tenant.create": _l("District created"),
         "tenant.suspend": _l("District suspended"),
         "tenant.reactivate": _l("District reactivated"),
+        "tenant.export": _l("District's data exported to a file"),
+        "tenant.delete": _l("District and all its data deleted"),
+        "tenant.import": _l("District's data imported from a file"),
         "district.update": _l("District details changed"),
         "module.enable": _l("Module switched on"),
         "module.disable": _l("Module switched off"),
@@ -131,6 +135,33 @@ class AuditEntry(TenantScoped, Base):
     ip: so.Mapped[str | None] = so.mapped_column(sa.String(64))
 
 
+class PlatformAuditEntry(Base):
+    """What the platform did to a whole district (export, delete, import). It belongs to no district, so it
+    outlives a deleted one: the district's id is kept as a plain number, not a foreign key."""
+
+    __tablename__ = "platform_audit_entries"
+    __table_args__ = (sa.Index("ix_platform_audit_entries_at", "at"),)
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True, autoincrement=False, default=new_id)
+    at: so.Mapped[dt.datetime] = so.mapped_column(default=utcnow)
+    actor_id: so.Mapped[int | None]
+    actor_name: so.Mapped[str] = so.mapped_column(sa.String(80), default="")
+    action: so.Mapped[str] = so.mapped_column(sa.String(64))
+    # not `tenant_id`: the kernel takes every table with that column for a district's own (scoping, RLS, export)
+    district_id: so.Mapped[int | None]
+    district_slug: so.Mapped[str] = so.mapped_column(sa.String(40), default="")
+    details: so.Mapped[dict[str, Any] | None] = so.mapped_column(sa.JSON)
+    ip: so.Mapped[str | None] = so.mapped_column(sa.String(64))
+
+
+def record_platform(conn: sa.Connection, actor: Any, action: str, *, district_id: int | None, district_slug: str,
+                    details: dict[str, Any] | None = None, ip: str | None = None) -> None:
+    """Append a platform audit entry on `conn`: it commits or rolls back with the change it describes."""
+    conn.execute(sa.insert(PlatformAuditEntry.__table__).values(
+        id=new_id(), at=utcnow(), actor_id=getattr(actor, "id", None), actor_name=getattr(actor, "name", "") or "",
+        action=action, district_id=district_id, district_slug=district_slug, details=details, ip=ip))
+
+
 class AuditTampering(RuntimeError):
     """Something tried to change or delete an audit entry."""
 
@@ -138,7 +169,7 @@ class AuditTampering(RuntimeError):
 @event.listens_for(so.Session, "before_flush")
 def _append_only(s: so.Session, _ctx: Any, _instances: Any) -> None:
     for obj in list(s.dirty) + list(s.deleted):
-        if isinstance(obj, AuditEntry) and (obj in s.deleted or s.is_modified(obj)):
+        if isinstance(obj, AuditEntry | PlatformAuditEntry) and (obj in s.deleted or s.is_modified(obj)):
             raise AuditTampering("audit entries are append-only")
 
 

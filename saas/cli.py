@@ -199,6 +199,113 @@ def tenants_modules(slug: str, enable: tuple[str, ...], disable: tuple[str, ...]
         click.echo(f"{spec.key}\t{'on' if spec.key in on else 'off'}")
 
 
+class _Operator:
+    """The platform audit's actor for a command: the CLI, and the system account that ran it."""
+
+    id = None
+
+    def __init__(self) -> None:
+        import getpass
+
+        try:
+            user = getpass.getuser()
+        except (KeyError, OSError):
+            user = "?"
+        self.name = f"CLI ({user})"[:80]
+
+
+def _personal_data_warning() -> None:
+    from flask_babel import gettext as _
+
+    click.echo(_("This file holds personal data (names, phone numbers, the elderly's addresses, photos). Keep it "
+                 "encrypted where only operators can read it, and destroy it when it is no longer needed."), err=True)
+
+
+def _default_export_path(slug: str) -> str:
+    return f"{slug}-{db.utcnow():%Y%m%dT%H%M%SZ}.wgt.zip"
+
+
+@tenants_cli.command("export")
+@click.argument("slug")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="File to write (default: SLUG-<time>.wgt.zip)")
+def tenants_export(slug: str, output: str | None) -> None:
+    """Write everything a district owns to one file (a zip of JSON lines, with a manifest)."""
+    from pathlib import Path
+
+    from flask_babel import gettext as _
+
+    from tenants import transfer
+
+    path = Path(output or _default_export_path(slug))
+    try:
+        outcome = transfer.export_district(current_app, slug, path, _Operator())
+    except transfer.TransferError as err:
+        raise click.ClickException(str(err)) from None
+    click.echo(_("Wrote %(path)s: %(rows)s rows in %(tables)s tables, SHA-256 %(sha)s.", path=str(path),
+                 rows=outcome.rows, tables=len(outcome.manifest["tables"]), sha=outcome.sha256))
+    _personal_data_warning()
+
+
+@tenants_cli.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+def tenants_import(path: str) -> None:
+    """Restore a district from its export file into this deployment (same schema revisions; not already here)."""
+    from pathlib import Path
+
+    from flask_babel import gettext as _
+
+    from tenants import transfer
+
+    try:
+        outcome = transfer.import_district(current_app, Path(path), _Operator())
+    except transfer.TransferError as err:
+        raise click.ClickException(str(err)) from None
+    tenant = outcome.manifest["tenant"]
+    click.echo(_("Imported %(slug)s (%(name)s): %(rows)s rows in %(tables)s tables.", slug=tenant["slug"],
+                 name=tenant["name_zh"], rows=outcome.rows, tables=len(outcome.manifest["tables"])))
+
+
+@tenants_cli.command("delete")
+@click.argument("slug")
+@click.option("--confirm", is_flag=True, help="Really delete; without it, only say what would be deleted")
+@click.option("--export-to", type=click.Path(dir_okay=False),
+              help="Where the export written first goes (default: SLUG-<time>.wgt.zip)")
+def tenants_delete(slug: str, confirm: bool, export_to: str | None) -> None:
+    """Export a district, then delete every row of it, in one transaction; audited on the platform."""
+    from pathlib import Path
+
+    from flask_babel import gettext as _
+
+    from tenants import transfer
+
+    try:
+        if not confirm:
+            counts = transfer.count_rows(current_app, slug)
+            raise click.ClickException(_(
+                "Nothing was deleted. District %(slug)s has %(rows)s rows in %(tables)s tables; to export them and "
+                "delete the district, run this again with --confirm.", slug=slug, rows=sum(counts.values()),
+                tables=len(counts)))
+        path = Path(export_to or _default_export_path(slug))
+        outcome = transfer.delete_district(current_app, slug, path, _Operator())
+    except transfer.TransferError as err:
+        raise click.ClickException(str(err)) from None
+    click.echo(_("Exported %(slug)s to %(path)s (SHA-256 %(sha)s), then deleted its %(rows)s rows.", slug=slug,
+                 path=str(path), sha=outcome.sha256, rows=outcome.rows))
+    _personal_data_warning()
+
+
+@platform_cli.command("audit")
+@click.option("--limit", default=50, show_default=True)
+def platform_audit(limit: int) -> None:
+    """What the platform did to whole districts (export, delete, import), newest first."""
+    from saas.audit import PlatformAuditEntry, action_label
+
+    rows = db.session.scalars(sa.select(PlatformAuditEntry).order_by(PlatformAuditEntry.at.desc()).limit(limit))
+    for e in rows:
+        details = " ".join(f"{k}={v}" for k, v in (e.details or {}).items())
+        click.echo(f"{e.at:%Y-%m-%d %H:%M:%S}Z\t{e.district_slug}\t{action_label(e.action)}\t{e.actor_name}\t{details}")
+
+
 @platform_cli.command("create-operator")
 @click.argument("username")
 @click.option("--name", default="平台运营")

@@ -270,7 +270,7 @@ def tenant_tables(metadata: sa.MetaData | None = None) -> list[sa.Table]:
     return [t for t in md.sorted_tables if "tenant_id" in t.c]
 
 
-APPEND_ONLY_TABLES = {"audit_entries"}
+APPEND_ONLY_TABLES = {"audit_entries", "platform_audit_entries"}
 
 
 def apply_security(conn: sa.Connection, app_role: str) -> None:

@@ -47,6 +47,8 @@ WITHOUT_RLS = {
     "tenants": "resolved by slug or host before a district is known; still open to the app role (issue #10)",
     "platform_operators": "the platform's own accounts, above every district; still open to the app role (#10)",
     "operator_sessions": "the platform operators' sessions, as platform_operators",
+    "platform_audit_entries": "what the platform did to whole districts (export, delete, import): it outlives a "
+                              "deleted district, so it belongs to none; append-only for the app role",
 }
 
 
