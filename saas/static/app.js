@@ -212,8 +212,20 @@
             (!was.post && !was.get && was.name && c.getAttribute("name") === was.name)) { again = c; }
       }
     }
+    // a button the swap disabled (a code just sent counts down) hands the focus to the next field of its form
+    if (again && again.disabled) { again = nextField(again); }
     if (again) { again.focus(); }
   });
+
+  function nextField(element) {
+    var form = element.closest("form") || document;
+    var fields = form.querySelectorAll("input:not([type=hidden]), select, textarea, button");
+    for (var i = 0; i < fields.length; i += 1) {
+      var following = element.compareDocumentPosition(fields[i]) & Node.DOCUMENT_POSITION_FOLLOWING;
+      if (following && !fields[i].disabled) { return fields[i]; }
+    }
+    return null;
+  }
 
   document.addEventListener("keydown", function (evt) {
     if (evt.key !== "Escape") { return; }
@@ -230,9 +242,11 @@
     Array.prototype.forEach.call(scope.querySelectorAll(".overflow-auto, .chart-table"), function (box) {
       if (box.scrollWidth > box.clientWidth + 1) {
         box.setAttribute("tabindex", "0");
-        if (box.tagName !== "TABLE" && !box.hasAttribute("role")) { box.setAttribute("role", "region"); }
-        var caption = box.querySelector("caption");
-        if (caption && !box.hasAttribute("aria-label")) { box.setAttribute("aria-label", caption.textContent.trim()); }
+        var named = box.querySelector("caption") || (box.closest("details") || {}).firstElementChild;
+        if (box.tagName !== "TABLE" && named && !box.hasAttribute("role")) {
+          box.setAttribute("role", "region");
+          box.setAttribute("aria-label", named.textContent.trim());
+        }
       } else if (box.getAttribute("tabindex") === "0") {
         box.removeAttribute("tabindex");
       }
