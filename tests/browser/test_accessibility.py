@@ -118,9 +118,17 @@ def problems_on(page: Page, body_px: float, target_px: float, text_px: float) ->
     return problems
 
 
+def rating_page(page: Page) -> str:
+    """The demo campaign's rating form (千人评科长), as a citizen reaches it from the list of campaigns."""
+    page.goto(f"{T}/cadre_evaluation/public")
+    href = page.locator("main a[href*='/cadre_evaluation/c/']").first.get_attribute("href") or ""
+    assert re.fullmatch(rf"{T}/cadre_evaluation/c/\d+", href), href
+    return href
+
+
 def test_resident_pages_have_text_older_eyes_read_and_targets_a_thumb_hits(phone_page: Page) -> None:
     problems = []
-    for path in RESIDENT_PAGES:
+    for path in [*RESIDENT_PAGES, rating_page(phone_page)]:
         phone_page.goto(path)
         assert_fits(phone_page)
         problems += [f"{path}: {p}" for p in problems_on(phone_page, body_px=18, target_px=44, text_px=14)]
@@ -151,8 +159,7 @@ def test_the_elder_switch_makes_text_larger_and_stays_on(phone_page: Page, t: Ca
     press(page, switch)
     expect(page.locator("html")).to_have_class("elder")
     expect(page.get_by_role("heading", level=1)).to_have_text(t("Report a problem"))  # the same page, larger
-    for path in [f"{T}/grid_cases/report", f"{T}/grid_cases/track", f"{T}/citizen", f"{T}/cadre_evaluation/public",
-                 "/"]:
+    for path in [f"{T}/grid_cases/report", f"{T}/grid_cases/track", f"{T}/citizen", rating_page(page), "/"]:
         page.goto(path)
         expect(page.locator("html")).to_have_class("elder")  # the cookie keeps it, with no account
         assert_fits(page)
