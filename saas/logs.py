@@ -8,7 +8,7 @@ The request line names the method, the endpoint (the route's name, never the pat
 set-password token or a phone number), the status, the duration in ms, the SQL statements sent (the kernel's
 `db.statements` collector), the district's slug and the user's or operator's id: never a name, a phone or a
 secret. The other lines keep personal data out by construction too: delivery errors are scrubbed of the text
-they carried (`saas.notify`), the engine hides SQL parameters from its errors (`saas.db.make_engine`), and a
+they carried (`workers.delivery`), the engine hides SQL parameters from its errors (`saas.db.make_engine`), and a
 set-password token is blotted out of a path a line names (`SecretPathFilter`). The lines are not run through
 `saas.masking` as well: it would blot the 18-digit ids an operator needs, as it must blot ID numbers.
 
@@ -35,9 +35,6 @@ HEADER = "X-Request-ID"
 # what an incoming id may look like: a UUID, a hex digest, a load balancer's token; nothing that could forge a
 # log line or smuggle markup, and not so long that it bloats every line
 _WELL_FORMED = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{7,127}")
-# the fields of a request line, in the order a reader wants them
-FIELDS = ("request_id", "method", "endpoint", "status", "duration_ms", "statements", "tenant", "user_id",
-          "operator_id")
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
