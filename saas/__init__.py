@@ -31,16 +31,16 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     if app.config.get("TENANT_FILTER_DISABLED") and not app.testing:
         # the probe's switch (saas/db.py) would leave row-level security as the only line: never outside tests
         raise RuntimeError("TENANT_FILTER_DISABLED is honoured by the test suite only; refusing to start")
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from saas import logs
+
+    # first, so that its after-request function runs last (on the final status) and times the whole request
+    logs.init_app(app)
     # alembic's plugin set-up and each migration step are not news to an operator (`db upgrade -v` shows them)
     logging.getLogger("alembic").setLevel(logging.WARNING)
-    for handler in logging.getLogger().handlers:
-        if not any(isinstance(f, SecretPathFilter) for f in handler.filters):
-            handler.addFilter(SecretPathFilter())
 
     db.configure(app.config["DATABASE_URL"])
 
-    from saas import errors, extensions, i18n, shell, throttle
+    from saas import errors, extensions, i18n, metrics, shell, throttle
     from saas.modules import ModuleRegistry
     from saas.permissions import RoleBook
     from tenants import resolution
@@ -117,6 +117,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         return response
 
     shell.init_app(app)
+    metrics.init_app(app)
     _register_modules(app, registry)
 
     from saas import cli

@@ -346,13 +346,10 @@ def outbox_relay(loop: bool, interval: float) -> None:
 @outbox_cli.command("status")
 def outbox_status() -> None:
     """Deliveries by district and status."""
-    from saas.notify import Delivery
-    from tenants.models import Tenant
+    from saas.notify import outbox_counts
 
-    for tenant in db.session.scalars(sa.select(Tenant).order_by(Tenant.slug)).all():
-        with db.tenant_context(tenant.id):
-            rows = db.session.execute(sa.select(Delivery.status, sa.func.count()).group_by(Delivery.status)).all()
-        click.echo(f"{tenant.slug}\t" + " ".join(f"{s}={n}" for s, n in sorted(rows)))
+    for slug, counts in outbox_counts(db.session()).items():
+        click.echo(f"{slug}\t" + " ".join(f"{s}={n}" for s, n in sorted(counts.items())))
 
 
 @jobs_cli.command("list")

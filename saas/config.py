@@ -84,4 +84,8 @@ def from_env() -> dict[str, Any]:
         "PLATFORM_SMS_TOKEN": os.environ.get("PLATFORM_SMS_TOKEN", ""),
         "PLATFORM_SMS_SIGN": os.environ.get("PLATFORM_SMS_SIGN", ""),
         "SEED_DEMO": os.environ.get("SEED_DEMO", "0") == "1",
+        # log lines: "json" (one object a line) or "text"; unset, JSON in production (REDIS_URL set), text otherwise
+        "LOG_FORMAT": os.environ.get("LOG_FORMAT", ""),
+        # the bearer token a Prometheus scraper sends to /metrics (saas.metrics); unset, only the signed-in operator
+        "METRICS_TOKEN": os.environ.get("METRICS_TOKEN", ""),
     }

@@ -14,6 +14,7 @@ Tenant scoping lives here and nowhere else:
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import datetime as dt
 import threading
 from collections.abc import Iterator
@@ -110,6 +111,8 @@ def end_context_session() -> None:
 
 
 def make_engine(url: str, **kw: Any) -> sa.Engine:
+    # a failed statement's error names its SQL, never the values bound to it (a phone, a name): it is logged
+    kw.setdefault("hide_parameters", True)
     if url.startswith("sqlite"):
         kw.setdefault("connect_args", {"check_same_thread": False, "timeout": 30})
         engine = sa.create_engine(url, **kw)
@@ -307,16 +310,33 @@ def apply_security(conn: sa.Connection, app_role: str) -> None:
         )
 
 
-@contextlib.contextmanager
-def statements() -> Iterator[list[str]]:
-    """Every SQL statement any engine sends while the block runs (the query-count test and bench/sqlcount)."""
-    seen: list[str] = []
+# the statement collectors open in this context (a request, a test's block): one listener on every engine feeds
+# them, so a request counts its own statements and never another thread's
+_collectors: contextvars.ContextVar[tuple[list[str], ...]] = contextvars.ContextVar("wgt_statements", default=())
 
-    def listener(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+
+@event.listens_for(sa.Engine, "before_cursor_execute")
+def _collect_statement(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+    for seen in _collectors.get():
         seen.append(statement)
 
-    event.listen(sa.Engine, "before_cursor_execute", listener)
+
+def collect_statements() -> tuple[list[str], contextvars.Token[tuple[list[str], ...]]]:
+    """Start collecting the SQL statements this context sends; `stop_collecting(token)` ends it (saas.logs)."""
+    seen: list[str] = []
+    return seen, _collectors.set((*_collectors.get(), seen))
+
+
+def stop_collecting(token: contextvars.Token[tuple[list[str], ...]]) -> None:
+    _collectors.reset(token)
+
+
+@contextlib.contextmanager
+def statements() -> Iterator[list[str]]:
+    """Every SQL statement this context sends while the block runs (the query-count tests, bench/sqlcount and
+    each request's count in its log line and metrics)."""
+    seen, token = collect_statements()
     try:
         yield seen
     finally:
-        event.remove(sa.Engine, "before_cursor_execute", listener)
+        stop_collecting(token)

@@ -37,8 +37,64 @@ def find_job(app: Flask, module_key: str, job_name: str) -> PeriodicJob:
     raise LookupError(f"no periodic job {module_key}.{job_name}")
 
 
+# each periodic job's runs and last success, for the operator's metrics (saas.metrics): in Redis, which every
+# worker shares, or in this process when there is none (the embedded default runs its jobs in the web process)
+RUNS_KEY = "wgt:jobs:runs"
+LAST_SUCCESS_KEY = "wgt:jobs:last_success"
+OUTCOMES = ("ok", "skipped", "failed")
+_local_runs: dict[str, int] = {}
+_local_success: dict[str, float] = {}
+
+
+def record_run(app: Flask, name: str, outcome: str) -> None:
+    """Count one run of a periodic job (`module.job`, `outbox.relay`); never fails the job it records."""
+    import time
+
+    from workers import queues
+
+    now = time.time()
+    conn = queues.connection(app)
+    if conn is None:
+        _local_runs[f"{name}|{outcome}"] = _local_runs.get(f"{name}|{outcome}", 0) + 1
+        if outcome == "ok":
+            _local_success[name] = now
+        return
+    try:
+        with conn.pipeline() as pipe:
+            pipe.hincrby(RUNS_KEY, f"{name}|{outcome}", 1)
+            if outcome == "ok":
+                pipe.hset(LAST_SUCCESS_KEY, name, repr(now))
+            pipe.execute()
+    except Exception:
+        log.warning("could not record a run of %s", name, exc_info=True)
+
+
+def recorded_runs(app: Flask) -> tuple[dict[tuple[str, str], int], dict[str, float]]:
+    """Runs by (job, outcome) and the time of each job's last success (seconds since the epoch)."""
+    from workers import queues
+
+    conn = queues.connection(app)
+    if conn is None:
+        runs, success = dict(_local_runs), dict(_local_success)
+    else:
+        runs = {k.decode(): int(v) for k, v in conn.hgetall(RUNS_KEY).items()}
+        success = {k.decode(): float(v) for k, v in conn.hgetall(LAST_SUCCESS_KEY).items()}
+    return {tuple(k.rsplit("|", 1)): v for k, v in runs.items()}, success  # type: ignore[misc]
+
+
 def run_for_tenant(app: Flask, module_key: str, job_name: str, tenant_id: int) -> bool:
     """Run one job for one tenant if the module is (still) on there; True when it ran."""
+    name = f"{module_key}.{job_name}"
+    try:
+        ran = _run_for_tenant(app, module_key, job_name, tenant_id)
+    except Exception:
+        record_run(app, name, "failed")
+        raise
+    record_run(app, name, "ok" if ran else "skipped")
+    return ran
+
+
+def _run_for_tenant(app: Flask, module_key: str, job_name: str, tenant_id: int) -> bool:
     from workers.app import app_context
 
     job = find_job(app, module_key, job_name)

@@ -406,6 +406,20 @@ def _channels_for(pref: tuple[str, ...] | None, template: NoticeTemplate) -> lis
     return [c for c in chosen if c in PERSONAL_CHANNELS]
 
 
+def outbox_counts(session: so.Session) -> dict[str, dict[str, int]]:
+    """Deliveries by status for every district, by slug: the platform's view (the CLI's `outbox status`, the
+    metrics). Each district is read under its own tenant, as row-level security wants: one statement each."""
+    from saas import db
+    from tenants.models import Tenant
+
+    out: dict[str, dict[str, int]] = {}
+    for tenant_id, slug in session.execute(sa.select(Tenant.id, Tenant.slug).order_by(Tenant.slug)).all():
+        with db.tenant_context(tenant_id):
+            rows = session.execute(sa.select(Delivery.status, sa.func.count()).group_by(Delivery.status)).all()
+        out[slug] = {status: count for status, count in rows}
+    return out
+
+
 def unread_count(session: so.Session, user_id: int) -> int:
     return session.scalar(
         sa.select(sa.func.count()).select_from(Notification).where(

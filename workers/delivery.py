@@ -26,7 +26,7 @@ import redis
 import sqlalchemy as sa
 from flask import Flask
 
-from saas import channels, db, secrets
+from saas import channels, db, logs, secrets
 from saas.db import utcnow
 from saas.modules import enabled_keys
 from saas.notify import (
@@ -121,7 +121,7 @@ def _enqueue(conn: redis.Redis, tenant_id: int, rows: list[Delivery], now: dt.da
         name = queues.URGENT if row.urgent else queues.NOTIFY
         by_queue.setdefault(name, []).append(Queue.prepare_data(
             deliver, args=(tenant_id, row.id), job_id=f"dlv-{row.id}-{row.attempts}-{int(now.timestamp() * 1000)}",
-            meta={"tenant_id": tenant_id}, result_ttl=60, failure_ttl=24 * 3600, timeout=60,
+            meta=logs.job_meta(tenant_id=tenant_id), result_ttl=60, failure_ttl=24 * 3600, timeout=60,
         ))
     with conn.pipeline() as pipe:
         for name, jobs in by_queue.items():
@@ -160,22 +160,28 @@ def relay_all(app: Flask | None = None, *, batch: int = 200, budget: float | Non
     leaves as fast as the workers take it (up to the backlog limit), not at `batch` rows per district
     every 5 seconds (40 a second, measured by bench/notifications.py with workers doing 100).
     """
+    from saas.jobs import record_run
     from tenants.models import Tenant
 
     app = app or get_app()
     budget = app.config.get("OUTBOX_RELAY_BUDGET_SECONDS", RELAY_BUDGET_SECONDS) if budget is None else budget
     deadline = time.monotonic() + budget
     moved = 0
-    with app_context(app):
-        tenant_ids = list(db.session.scalars(sa.select(Tenant.id).where(Tenant.active.is_(True))))
-        while tenant_ids:
-            full = []
-            for tenant_id in tenant_ids:
-                n = relay_tenant(app, tenant_id, batch=batch)
-                moved += n
-                if n >= batch:
-                    full.append(tenant_id)
-            tenant_ids = full if time.monotonic() < deadline else []
+    try:
+        with app_context(app):
+            tenant_ids = list(db.session.scalars(sa.select(Tenant.id).where(Tenant.active.is_(True))))
+            while tenant_ids:
+                full = []
+                for tenant_id in tenant_ids:
+                    n = relay_tenant(app, tenant_id, batch=batch)
+                    moved += n
+                    if n >= batch:
+                        full.append(tenant_id)
+                tenant_ids = full if time.monotonic() < deadline else []
+    except Exception:
+        record_run(app, "outbox.relay", "failed")
+        raise
+    record_run(app, "outbox.relay", "ok")
     return moved
 
 
@@ -200,9 +206,15 @@ def quiet_until(tenant: Any, now: dt.datetime) -> dt.datetime | None:
 
 def deliver(tenant_id: int, delivery_id: int, app: Flask | None = None) -> str:
     """Send one delivery. Idempotent: a delivery already sent, or being sent by another worker, is left alone."""
+    outcome = _deliver(tenant_id, delivery_id, app or get_app())
+    # one line per job, with the id of the request that queued it (saas.logs)
+    log.info("delivery %s: %s", delivery_id, outcome, extra={"tenant_id": tenant_id, "outcome": outcome})
+    return outcome
+
+
+def _deliver(tenant_id: int, delivery_id: int, app: Flask) -> str:
     from tenants.models import Tenant
 
-    app = app or get_app()
     with app_context(app):
         session = db.session()
         with db.tenant_context(tenant_id):

@@ -10,7 +10,7 @@ from typing import Any
 import redis
 import sqlalchemy as sa
 
-from saas import db, jobs
+from saas import db, jobs, logs
 from saas.modules import enabled_keys
 from workers import queues
 from workers.app import app_context, get_app
@@ -37,7 +37,7 @@ def fan_out(module_key: str, job_name: str) -> list[int]:
             run_one(module_key, job_name, tenant_id)
         else:
             try:
-                q.enqueue(run_one, module_key, job_name, tenant_id, meta={"tenant_id": tenant_id},
+                q.enqueue(run_one, module_key, job_name, tenant_id, meta=logs.job_meta(tenant_id=tenant_id),
                           job_timeout=600)
             except redis.RedisError:
                 log.exception("could not queue %s.%s for tenant %s", module_key, job_name, tenant_id)
