@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from flask import Blueprint, abort, current_app, flash, g, redirect, request, url_for
 from flask_babel import gettext as _
 
-from saas import auth, db, throttle
+from saas import audit, auth, db, job_board, throttle
 from saas.rendering import render
 from saas.schemas import Phone, Schema, Text, load_form
 from tenants import services
@@ -110,3 +110,29 @@ def reactivate(slug: str) -> Any:
         db.session.commit()
         flash(_("%(name)s is active again.", name=tenant.name_zh), "success")
     return redirect(url_for("platform.tenants"))
+
+
+@bp.get("/jobs")
+@auth.operator_required
+def jobs() -> Any:
+    """Queues, failed jobs across districts, the periodic jobs' runs, the cron's heartbeat and the workers."""
+    found = job_board.board(current_app)
+    slugs = {tenant_id: slug for tenant_id, slug in db.session.execute(sa.select(Tenant.id, Tenant.slug))}
+    return render("platform/jobs.html", board=found, slugs=slugs)
+
+
+@bp.post("/jobs/<queue>/<job_id>/retry")
+@auth.operator_required
+def retry_job(queue: str, job_id: str) -> Any:
+    job = job_board.failed_job(current_app, queue, job_id)
+    if job is None or not job_board.retry(current_app, queue, job_id):
+        flash(_("That job is no longer among the failed ones."), "error")
+        return redirect(url_for("platform.jobs"))
+    tenant_id = (job.meta or {}).get("tenant_id")
+    slug = db.session.scalar(sa.select(Tenant.slug).where(Tenant.id == tenant_id)) if tenant_id else None
+    audit.record_platform(db.session.connection(), g.operator, "platform.job_retry", district_id=tenant_id,
+                          district_slug=slug or "", details={"queue": queue, "job": job_id, "func": job.func_name},
+                          ip=request.remote_addr)
+    db.session.commit()
+    flash(_("The job is back on its queue."), "success")
+    return redirect(url_for("platform.jobs"))
