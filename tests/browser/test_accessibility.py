@@ -159,7 +159,8 @@ def test_the_elder_switch_makes_text_larger_and_stays_on(phone_page: Page, t: Ca
     press(page, switch)
     expect(page.locator("html")).to_have_class("elder")
     expect(page.get_by_role("heading", level=1)).to_have_text(t("Report a problem"))  # the same page, larger
-    for path in [f"{T}/grid_cases/report", f"{T}/grid_cases/track", f"{T}/citizen", rating_page(page), "/"]:
+    for path in [f"{T}/grid_cases/report", f"{T}/grid_cases/track", f"{T}/citizen", f"{T}/login", rating_page(page),
+                 "/"]:
         page.goto(path)
         expect(page.locator("html")).to_have_class("elder")  # the cookie keeps it, with no account
         assert_fits(page)
