@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import flash, g, redirect, request, url_for
+from flask import flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_smorest import abort
 
@@ -15,6 +15,7 @@ from blueprints.business_feedback.views import bp
 from blueprints.business_feedback.web import actor
 from saas import db
 from saas.auth import require
+from saas.pdf import pdf_response
 from saas.rendering import render
 from saas.schemas import load_form
 
@@ -107,11 +108,51 @@ def supervisor_dismiss(supervisor_id: int) -> Any:
     return _edit_page(supervisor_id, errors, dict(request.form), status)
 
 
+def _certificates(rows: list[dict[str, Any]], title: str, pdf_url: str, pdf: bool = False) -> str:
+    return render_template("business_feedback/certificate.html", rows=rows, title=title, pdf=pdf, pdf_url=pdf_url,
+                           back=url_for("business_feedback.supervisors"))
+
+
 @bp.get("/supervisors/<int:supervisor_id>/certificate")
 @require("business_feedback.roster")
 def certificate(supervisor_id: int) -> Any:
-    """聘任证书: an HTML page to print (A5 landscape)."""
-    return render("business_feedback/certificate.html", row=_one(supervisor_id))
+    """聘任证书: one certificate to print (A5 landscape)."""
+    row = _one(supervisor_id)
+    return _certificates([row], row["certificate_no"],
+                         url_for("business_feedback.certificate_pdf", supervisor_id=supervisor_id))
+
+
+@bp.get("/supervisors/<int:supervisor_id>/certificate.pdf")
+@require("business_feedback.roster")
+def certificate_pdf(supervisor_id: int) -> Any:
+    row = _one(supervisor_id)
+    html = _certificates([row], row["certificate_no"], "", pdf=True)
+    return pdf_response(html, _("Appointment certificate %(no)s", no=row["certificate_no"]), str(row["id"]))
+
+
+def _batch() -> tuple[str, list[dict[str, Any]]]:
+    """The certificates of a batch (第一批; every batch when none is named), dismissed supervisors left out."""
+    batch = (request.args.get("batch") or "").strip()[:40]
+    rows = [r for r in roster.list_supervisors(db.session(), g.tenant)
+            if r["status"] != "dismissed" and (not batch or r["batch"] == batch)]
+    return batch, sorted(rows, key=lambda r: r["certificate_no"])
+
+
+@bp.get("/supervisors/certificates")
+@require("business_feedback.roster")
+def certificates() -> Any:
+    """A batch's certificates at once, one to a page."""
+    batch, rows = _batch()
+    return _certificates(rows, _("Appointment certificates %(batch)s", batch=batch),
+                         url_for("business_feedback.certificates_pdf", batch=batch or None))
+
+
+@bp.get("/supervisors/certificates.pdf")
+@require("business_feedback.roster")
+def certificates_pdf() -> Any:
+    batch, rows = _batch()
+    title = _("Appointment certificates %(batch)s", batch=batch)
+    return pdf_response(_certificates(rows, title, "", pdf=True), title.strip(), "certificates")
 
 
 def _enterprises_page(form: dict[str, Any], errors: dict[str, list[str]], status: int = 200) -> Any:

@@ -11,12 +11,10 @@ a dot) says so on the screen before anyone prints it.
 
 from __future__ import annotations
 
-import logging
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from flask import current_app, flash, make_response, redirect, render_template, request, url_for
+from flask import flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from blueprints.grid_cases.schemas import CardFilter, CardIn
@@ -28,6 +26,7 @@ from blueprints.grid_cases.views.cases import refuse
 from blueprints.grid_cases.web import actor
 from saas import db
 from saas.auth import require
+from saas.pdf import pdf_response
 from saas.qr import qr_png, qr_svg_data_uri, unreachable_host
 from saas.rendering import render
 from saas.schemas import load_form
@@ -149,40 +148,8 @@ def _print_page(items: list[dict[str, Any]], *, title: str, sheet: str, back: st
                            unreachable=unreachable_host(items[0]["url"]) if items else None)
 
 
-_STYLESHEET: dict[str, Any] = {}
-# WeasyPrint tells every step of every PDF at INFO, which the app's log level would keep
-logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)
-
-
-def _stylesheet() -> Any:
-    """The app's stylesheet for WeasyPrint, parsed once per process and again when the file changes (WeasyPrint
-    logs each screen-only rule it cannot use, and parsing is a good part of a one-card PDF)."""
-    import weasyprint
-
-    path = Path(current_app.static_folder or "") / "app.css"
-    key = f"{path}:{path.stat().st_mtime_ns}"
-    if _STYLESHEET.get("key") != key:
-        _STYLESHEET.update(key=key, css=weasyprint.CSS(filename=str(path)))
-    return _STYLESHEET["css"]
-
-
 def _pdf(html: str, name: str, fallback: str) -> Any:
-    """The print view as a PDF (WeasyPrint, with Debian's pango and the Noto CJK fonts).
-
-    The page's only outside resource is the app's stylesheet, read from disk; the QR codes are data URIs, and
-    nothing else is fetched, so no card's text can make the server load a URL."""
-    import weasyprint
-
-    fetcher = weasyprint.URLFetcher(allowed_protocols=("data",))
-    document = weasyprint.HTML(string=html, base_url=request.url_root, url_fetcher=fetcher)
-    body = document.write_pdf(stylesheets=[_stylesheet()])
-    response = make_response(body)
-    response.headers["Content-Type"] = "application/pdf"
-    # the name in the person's language for browsers that read filename*, the unit's code for the rest
-    filename = _("Contact card %(name)s", name=name) + ".pdf"
-    response.headers["Content-Disposition"] = (f"inline; filename=\"{quote(fallback, safe='')}.pdf\"; "
-                                               f"filename*=UTF-8''{quote(filename, safe='')}")
-    return response
+    return pdf_response(html, _("Contact card %(name)s", name=name), fallback)
 
 
 def _one(grid_id: int) -> tuple[Card, list[dict[str, Any]]]:

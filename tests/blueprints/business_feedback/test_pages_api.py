@@ -6,6 +6,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from blueprints.business_feedback.models import FeedbackItem, Supervisor
+from tenants.models import User
 from tests.plugin import bearer, text_of
 
 
@@ -129,3 +130,53 @@ def test_overdue_page_and_widget(world_a, client, login_as):
     login_as(world_a.users["sup"])
     assert client.get(page(world_a, "/overdue")).status_code == 403
     assert client.get(page(world_a, "/widgets/summary")).status_code == 200
+
+
+def test_certificates_print_one_or_a_batch_and_read_back_as_pdf(world_a, world_b, client, login_as):
+    """聘任证书 one by one or a batch at once, as an HTML print view and as a PDF (the kernel's saas.pdf), one
+    certificate a page; a dismissed supervisor's is left out of the batch; another district's never in it."""
+    import io
+    from urllib.parse import quote
+
+    import pypdf
+
+    login_as(world_a.users["office"])
+    for name, phone, batch in (("王一批", "13912340101", "二〇二六甲批"), ("赵一批", "13912340102", "二〇二六甲批"),
+                               ("钱二批", "13912340103", "二〇二六乙批")):
+        assert client.post(page(world_a, "/supervisors"), data={
+            "name": name, "phone": phone, "kind_code": "experience", "source_group": "student",
+            "batch": batch}).status_code == 302
+    with world_a.session() as s:
+        made = {name: sup for name, sup in s.execute(
+            sa.select(User.name, Supervisor).join(User, User.id == Supervisor.user_id)
+            .where(User.name.in_(("王一批", "赵一批", "钱二批"))))}
+    assert client.post(page(world_a, f"/supervisors/{made['赵一批'].id}/dismiss"),
+                       data={"reason": "调离本区"}).status_code == 302
+
+    listing = client.get(page(world_a, "/supervisors")).get_data(as_text=True)
+    assert "/supervisors/certificates?batch=" + quote("二〇二六甲批") in listing
+
+    first = client.get(page(world_a, "/supervisors/certificates"), query_string={"batch": "二〇二六甲批"})
+    assert first.status_code == 200
+    html = first.get_data(as_text=True)
+    assert html.count('class="certificate"') == 1  # 赵一批 was dismissed
+    assert made["王一批"].certificate_no in html
+    assert "钱二批" not in html
+
+    def pages_of(response) -> list[str]:
+        assert response.status_code == 200
+        assert response.headers["Content-Type"] == "application/pdf"
+        return [p.extract_text() for p in pypdf.PdfReader(io.BytesIO(response.data)).pages]
+
+    one = pages_of(client.get(page(world_a, f"/supervisors/{made['钱二批'].id}/certificate.pdf")))
+    assert len(one) == 1
+    assert "钱二批" in one[0]
+    assert made["钱二批"].certificate_no in one[0]
+    every = pages_of(client.get(page(world_a, "/supervisors/certificates.pdf")))
+    names = [next((n for n in made if n in text), None) for text in every]
+    assert sorted(n for n in names if n) == ["王一批", "钱二批"]  # one to a page, the dismissed left out
+    assert all(text.count("兹聘任") == 1 for text in every)  # a certificate a page
+    assert not any(world_b.tenant.name_zh in text for text in every)
+
+    login_as(world_a.users["dept"])
+    assert client.get(page(world_a, "/supervisors/certificates.pdf")).status_code == 403
