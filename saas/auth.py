@@ -428,7 +428,8 @@ def load_identity() -> None:
         return
     if tenant is not None and "uid" in session:
         g.user = _session_user(tenant.id)
-    elif tenant is None and "operator" in session:
+    elif tenant is None and "operator" in session and db.is_platform():
+        # only the platform's pages act for the platform, and only they may read its operators
         g.operator = _session_operator()
 
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import logging
+from collections.abc import Callable
+from typing import Any
 
 import click
 import sqlalchemy as sa
@@ -10,6 +13,25 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from saas import db, migrate
+
+
+class PlatformCommands(AppGroup):
+    """A group whose commands act for the platform (`saas.db.set_platform`): the operator's command line creates,
+    suspends, exports and deletes districts and reads the platform's own tables, which row-level security
+    shows to the platform only."""
+
+    def command(self, *args: Any, **kwargs: Any) -> Callable[[Callable[..., Any]], click.Command]:
+        wrap = super().command(*args, **kwargs)
+
+        def decorator(f: Callable[..., Any]) -> click.Command:
+            @functools.wraps(f)
+            def for_the_platform(*a: Any, **kw: Any) -> Any:
+                db.set_platform(True)
+                return f(*a, **kw)
+
+            return wrap(for_the_platform)
+
+        return decorator
 
 
 class SchemaGroup(AppGroup):
@@ -43,10 +65,14 @@ def need_schema(app: Flask) -> None:
         raise click.ClickException(_("The database needs its migrations. Run `flask --app wsgi db upgrade` first."))
 
 
+class PlatformSchemaGroup(SchemaGroup, PlatformCommands):
+    """Commands for the platform that need the schema migrated."""
+
+
 db_cli = AppGroup("db", help="Database schema.")
-tenants_cli = SchemaGroup("tenants", help="Districts and their modules.")
-platform_cli = SchemaGroup("platform", help="Platform operators.")
-demo_cli = AppGroup("demo", help="Demo data.")
+tenants_cli = PlatformSchemaGroup("tenants", help="Districts and their modules.")
+platform_cli = PlatformSchemaGroup("platform", help="Platform operators.")
+demo_cli = PlatformCommands("demo", help="Demo data.")
 
 
 class _Cli:

@@ -157,6 +157,37 @@ def set_tenant(tenant_id: int | None, s: so.Session | None = None) -> None:
         s.execute(sa.select(sa.func.set_config("app.tenant_id", str(tenant_id or ""), True)))
 
 
+def set_platform(on: bool = True, s: so.Session | None = None) -> None:
+    """Let the session (and, on PostgreSQL, its open transaction) act for the platform: only then does row-level
+    security show the platform's own tables (operators, their sessions, the platform's audit), let districts be
+    created or deleted, and let a district's slug, host name or state change (see `apply_security`).
+
+    Only the platform's doors turn it on: its pages (`/platform`), the operator's command line and a district's
+    transfer. A district's request never has it, so there the app role sees its own district's row and no
+    operator, whatever SQL it runs.
+    """
+    s = s or session()
+    s.info["platform"] = on
+    if s.in_transaction() and _is_pg(s):
+        s.execute(sa.select(sa.func.set_config("app.scope", PLATFORM_SCOPE if on else "", True)))
+
+
+def is_platform(s: so.Session | None = None) -> bool:
+    return bool((s or session()).info.get("platform"))
+
+
+@contextlib.contextmanager
+def platform_context() -> Iterator[so.Session]:
+    """Run a block for the platform (`set_platform`); what was before is restored afterwards."""
+    s = session()
+    before = is_platform(s)
+    set_platform(True, s)
+    try:
+        yield s
+    finally:
+        set_platform(before, s)
+
+
 @contextlib.contextmanager
 def tenant_context(tenant_id: int | None) -> Iterator[so.Session]:
     """Run a block as one tenant; the previous tenant is restored afterwards."""
@@ -263,9 +294,11 @@ def _stamp_tenant(s: so.Session, _ctx: Any, _instances: Any) -> None:
 @event.listens_for(so.Session, "after_begin")
 def _bind_transaction(s: so.Session, _tx: Any, connection: sa.Connection) -> None:
     if connection.dialect.name == "postgresql":
-        connection.execute(
-            sa.select(sa.func.set_config("app.tenant_id", str(s.info.get("tenant_id") or ""), True))
-        )
+        # one statement for both settings: a request's statement count is a budget the tests hold
+        connection.execute(sa.select(
+            sa.func.set_config("app.tenant_id", str(s.info.get("tenant_id") or ""), True),
+            sa.func.set_config("app.scope", PLATFORM_SCOPE if s.info.get("platform") else "", True),
+        ))
 
 
 def tenant_tables(metadata: sa.MetaData | None = None) -> list[sa.Table]:
@@ -274,6 +307,25 @@ def tenant_tables(metadata: sa.MetaData | None = None) -> list[sa.Table]:
 
 
 APPEND_ONLY_TABLES = {"audit_entries", "platform_audit_entries"}
+PLATFORM_SCOPE = "platform"
+# the platform's own tables: no district's request sees a row of them
+PLATFORM_TABLES = ("platform_operators", "operator_sessions", "platform_audit_entries")
+_TENANT = "NULLIF(current_setting('app.tenant_id', true), '')::bigint"
+_PLATFORM = f"coalesce(current_setting('app.scope', true), '') = '{PLATFORM_SCOPE}'"
+# a district's slug, host name and state are the platform's to change (a district admin who set the platform's
+# own host name on their district would take the operators' pages away; one who reactivated a suspended
+# district would undo the platform's decision); the tables' owner (migrations, the operator's own tools) is trusted
+_TENANT_GUARD = f"""
+CREATE OR REPLACE FUNCTION wgt_tenants_platform_columns() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF NOT ({_PLATFORM}) AND NOT pg_has_role(current_user, (SELECT relowner FROM pg_class WHERE oid = TG_RELID),
+      'USAGE') AND (NEW.id IS DISTINCT FROM OLD.id OR NEW.slug IS DISTINCT FROM OLD.slug
+      OR NEW.hostname IS DISTINCT FROM OLD.hostname OR NEW.active IS DISTINCT FROM OLD.active) THEN
+    RAISE EXCEPTION 'only the platform may change a district''s id, slug, host name or state'
+      USING ERRCODE = '42501';
+  END IF;
+  RETURN NEW;
+END $$"""  # noqa: S608 (built from constants only)
 
 
 def apply_security(conn: sa.Connection, app_role: str) -> None:
@@ -292,7 +344,7 @@ def apply_security(conn: sa.Connection, app_role: str) -> None:
     conn.exec_driver_sql(f"GRANT USAGE ON SCHEMA public TO {q(role)}")
     if sa.inspect(conn).has_table("alembic_version"):  # the readiness check reads how far the schema is
         conn.exec_driver_sql(f"GRANT SELECT ON alembic_version TO {q(role)}")
-    expr = "tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::bigint"
+    expr = f"tenant_id = {_TENANT}"
     for table in Base.metadata.sorted_tables:
         name = q(table.name)
         if table.name in APPEND_ONLY_TABLES:
@@ -308,6 +360,43 @@ def apply_security(conn: sa.Connection, app_role: str) -> None:
         conn.exec_driver_sql(
             f"CREATE POLICY tenant_isolation ON {name} USING ({expr}) WITH CHECK ({expr})"
         )
+    _secure_platform_tables(conn)
+
+
+def _secure_platform_tables(conn: sa.Connection) -> None:
+    """Row-level security on the tables above the districts (`set_platform` says who acts for the platform).
+
+    `tenants`: a district's transaction sees and updates its own row only; a transaction bound to no district
+    reads every row (a request finds its district by slug or host name before it is bound to it; jobs list the
+    active districts), but creates, deletes or updates none; the platform does everything, and alone changes a
+    slug, host name or state (a trigger). The platform's own tables: the platform only.
+    """
+    inspector = sa.inspect(conn)
+    if inspector.has_table("tenants"):
+        own = f"id = {_TENANT}"
+        conn.exec_driver_sql("ALTER TABLE tenants ENABLE ROW LEVEL SECURITY")
+        conn.exec_driver_sql("ALTER TABLE tenants FORCE ROW LEVEL SECURITY")
+        policies = {
+            "tenants_read": f"FOR SELECT USING ({_PLATFORM} OR {_TENANT} IS NULL OR {own})",
+            "tenants_update": f"FOR UPDATE USING ({_PLATFORM} OR {own}) WITH CHECK ({_PLATFORM} OR {own})",
+            "tenants_insert": f"FOR INSERT WITH CHECK ({_PLATFORM})",
+            "tenants_delete": f"FOR DELETE USING ({_PLATFORM})",
+        }
+        conn.exec_driver_sql("DROP POLICY IF EXISTS tenant_isolation ON tenants")
+        for policy, rule in policies.items():
+            conn.exec_driver_sql(f"DROP POLICY IF EXISTS {policy} ON tenants")
+            conn.exec_driver_sql(f"CREATE POLICY {policy} ON tenants {rule}")
+        conn.exec_driver_sql(_TENANT_GUARD)
+        conn.exec_driver_sql("DROP TRIGGER IF EXISTS tenants_platform_columns ON tenants")
+        conn.exec_driver_sql("CREATE TRIGGER tenants_platform_columns BEFORE UPDATE ON tenants "
+                             "FOR EACH ROW EXECUTE FUNCTION wgt_tenants_platform_columns()")
+    for name in PLATFORM_TABLES:
+        if not inspector.has_table(name):
+            continue
+        conn.exec_driver_sql(f"ALTER TABLE {name} ENABLE ROW LEVEL SECURITY")
+        conn.exec_driver_sql(f"ALTER TABLE {name} FORCE ROW LEVEL SECURITY")
+        conn.exec_driver_sql(f"DROP POLICY IF EXISTS platform_only ON {name}")
+        conn.exec_driver_sql(f"CREATE POLICY platform_only ON {name} USING ({_PLATFORM}) WITH CHECK ({_PLATFORM})")
 
 
 # the statement collectors open in this context (a request, a test's block): one listener on every engine feeds

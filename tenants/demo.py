@@ -53,6 +53,7 @@ def _phone(seed: int, i: int) -> str:
 
 def seed() -> Iterator[str]:
     session = db.session()
+    db.set_platform(True, session)  # the demo builds districts and the platform's operator, as the platform would
     book: RoleBook = current_app.extensions["saas.roles"]
     registry = current_app.extensions["saas.modules"]
     if session.scalars(sa.select(PlatformOperator).where(PlatformOperator.username == "operator")).first() is None:

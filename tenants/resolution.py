@@ -54,9 +54,16 @@ def refuse_if_suspended(slug: str) -> None:
         raise TenantSuspended(name)
 
 
+def _mapped_tenant(host: str) -> Tenant | None:
+    """The district (active or suspended) that `host` is mapped to, in one statement."""
+    return db.session.scalars(sa.select(Tenant).where(Tenant.hostname == host)).first() if host else None
+
+
 def pull_tenant(endpoint: str | None, values: dict[str, Any] | None) -> None:
     g.tenant = None
     db.set_tenant(None)
+    # the platform's pages alone act for the platform (row-level security shows them the platform's tables)
+    db.set_platform(bool(endpoint) and endpoint.startswith("platform."))
     if not values or "tenant" not in values:
         return
     slug = values.pop("tenant")
@@ -65,6 +72,9 @@ def pull_tenant(endpoint: str | None, values: dict[str, Any] | None) -> None:
         if isinstance(slug, str):
             refuse_if_suspended(slug=slug)
         abort(404)
+    # the host's mapping is read before the transaction is bound to the district: from then on the district's
+    # request sees its own row of `tenants` only, so another district's host would look unmapped
+    g.host_tenant = _mapped_tenant(normalize_host(request.host))
     g.tenant = tenant
     db.set_tenant(tenant.id)
 
@@ -95,8 +105,8 @@ def check_host() -> Any:
         if named is not None:
             refuse_if_suspended(slug=named.group(1))
     host = normalize_host(request.host)
-    # one statement finds the host's district, active or suspended
-    mapped = db.session.scalars(sa.select(Tenant).where(Tenant.hostname == host)).first() if host else None
+    # one statement finds the host's district, active or suspended (`pull_tenant` read it for a district's path)
+    mapped = g.host_tenant if "host_tenant" in g else _mapped_tenant(host)
     if mapped is None:
         return None
     if not mapped.active:

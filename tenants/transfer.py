@@ -36,7 +36,7 @@ from flask import Flask
 from flask_babel import gettext as _
 
 from saas import audit, migrate
-from saas.db import Base, make_engine, utcnow
+from saas.db import PLATFORM_SCOPE, Base, make_engine, utcnow
 
 FORMAT = "wanggetong-district"
 VERSION = 1
@@ -127,6 +127,9 @@ def _connect(app: Flask) -> sa.Connection:
     if conn.dialect.name == "postgresql":
         conn = conn.execution_options(isolation_level="REPEATABLE READ")
     conn.begin()
+    if conn.dialect.name == "postgresql":
+        # a transfer is the platform's act: row-level security lets it create and delete a district's row
+        conn.execute(sa.select(sa.func.set_config("app.scope", PLATFORM_SCOPE, True)))
     if conn.dialect.name == "sqlite":
         # pysqlite begins a transaction only before a write: begin it now, so the reads share one snapshot
         conn.exec_driver_sql("BEGIN")

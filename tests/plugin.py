@@ -225,7 +225,7 @@ class Factory:
     def tenant(self, slug: str, name: str, modules: tuple[str, ...] = ()) -> Any:
         from tenants import services
 
-        with self.app.app_context():
+        with self.app.app_context(), db.platform_context():
             tenant = services.create_tenant(db.session(), None, slug, name, slug.title())
             db.session.commit()
             tenant_id = tenant.id
@@ -319,7 +319,7 @@ def operator_session_data(app: Flask, operator_id: int) -> dict[str, Any]:
     from tenants.models import OperatorSession
 
     secret = _secrets.token_urlsafe(32)
-    with app.app_context():
+    with app.app_context(), db.platform_context():
         db.session.add(OperatorSession(operator_id=operator_id, token_hash=_session_hash(secret)))
         db.session.commit()
     return {"operator": operator_id, "osid": secret}

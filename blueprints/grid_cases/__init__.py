@@ -46,6 +46,7 @@ def _audit_words():  # type: ignore[no-untyped-def]
     return AuditWords(
         actions={
             "grid_cases.case.report": _l("Case reported"),
+            "grid_cases.case.view_contact": _l("Reporter's mobile number viewed"),
             **{f"grid_cases.case.{action}": t.label for action, t in TRANSITIONS.items()},
             "grid_cases.card.update": _l("Contact card changed"),
             "grid_cases.category.create": _l("Case category added"),

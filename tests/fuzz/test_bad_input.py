@@ -167,7 +167,7 @@ def check_log(problems: Problems, caplog: pytest.LogCaptureFixture) -> None:
 
 @pytest.fixture
 def operator_id(app: Flask) -> int:
-    with app.app_context():
+    with app.app_context(), db.platform_context():
         op = PlatformOperator(username="fuzz-op", name="平台", password_hash=hash_password(TEST_PASSWORD))
         db.session.add(op)
         db.session.commit()
@@ -210,7 +210,7 @@ class Browser:
 def restore(app: Flask, factory: Any, district: Any) -> None:
     """Undo what a form may have done to the fuzzer itself: a module switched off, the admin's role revoked, the
     district suspended, a temporary password set for the admin (every page would send them to change it)."""
-    with app.app_context():
+    with app.app_context(), db.platform_context():
         db.session.execute(sa.update(Tenant).where(Tenant.id == district.tenant.id).values(active=True))
         db.session.commit()
     for spec in app.extensions["saas.modules"]:

@@ -109,7 +109,7 @@ def test_api_errors_have_a_stable_code_and_message(client, factory, tenant_a):
 
 
 def test_host_name_mapped_to_a_tenant_serves_that_tenant_only(app, client, tenant_a, tenant_b):
-    with app.app_context():
+    with app.app_context(), db.platform_context():
         db.session.execute(sa.update(Tenant).where(Tenant.slug == "alpha").values(hostname="alpha.example.cn"))
         db.session.commit()
     root = client.get("/", base_url="http://alpha.example.cn")
@@ -122,7 +122,7 @@ def test_host_name_mapped_to_a_tenant_serves_that_tenant_only(app, client, tenan
 @pytest.mark.parametrize("host", ["alpha.example.cn.", "ALPHA.Example.CN", "Alpha.example.cn.:8000"])
 def test_every_spelling_of_a_mapped_host_serves_that_tenant_only(app, client, tenant_a, tenant_b, host):
     """A trailing dot (the fully qualified name), capitals or a port are the same host: the same district only."""
-    with app.app_context():
+    with app.app_context(), db.platform_context():
         db.session.execute(sa.update(Tenant).where(Tenant.slug == "alpha").values(hostname="alpha.example.cn"))
         db.session.commit()
     base = f"http://{host}"
@@ -135,7 +135,7 @@ def test_every_spelling_of_a_mapped_host_serves_that_tenant_only(app, client, te
 
 
 def test_platform_pages_are_not_served_on_a_districts_host(app, client, tenant_a):
-    with app.app_context():
+    with app.app_context(), db.platform_context():
         db.session.execute(sa.update(Tenant).where(Tenant.slug == "alpha").values(hostname="alpha.example.cn"))
         db.session.commit()
     for host in ("alpha.example.cn", "ALPHA.example.cn."):
@@ -152,7 +152,7 @@ def test_a_mapped_host_name_is_stored_as_its_lookup_spells_it(app, tenant_a):
 
     assert normalize_host("WBL.test.:8000") == "wbl.test"
     assert normalize_host("[::1]:5000") == "[::1]"
-    with app.app_context():
+    with app.app_context(), db.platform_context():
         tenant = services.create_tenant(db.session(), None, "gamma", "丙区", hostname="Gamma.Example.CN.")
         assert tenant.hostname == "gamma.example.cn"
         db.session.rollback()

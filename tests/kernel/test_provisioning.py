@@ -207,7 +207,7 @@ def test_a_suspended_district_answers_503_everywhere_and_comes_back(app, operato
 
 
 def test_a_host_mapped_to_a_suspended_district_answers_that_it_is_suspended(app, factory, tenant_a):
-    with app.app_context():
+    with app.app_context(), db.platform_context():
         db.session.execute(sa.update(Tenant).where(Tenant.slug == "alpha")
                            .values(hostname="alpha.example.cn", active=False))
         db.session.commit()

@@ -44,11 +44,6 @@ def test_every_tenant_table_forces_rls_with_a_policy(pg_app):
 # force it (the test below), so a new table cannot slip in unguarded
 WITHOUT_RLS = {
     "alembic_version": "the schema's revision, written by the owner's migrations only",
-    "tenants": "resolved by slug or host before a district is known; still open to the app role (issue #10)",
-    "platform_operators": "the platform's own accounts, above every district; still open to the app role (#10)",
-    "operator_sessions": "the platform operators' sessions, as platform_operators",
-    "platform_audit_entries": "what the platform did to whole districts (export, delete, import): it outlives a "
-                              "deleted district, so it belongs to none; append-only for the app role",
 }
 
 
@@ -134,3 +129,107 @@ def test_metadata_and_database_agree(pg_app):
             for uq in inspector.get_unique_constraints(table.name):
                 assert "tenant_id" in uq["column_names"], (table.name, uq)
     assert len(Base.metadata.tables) >= 10
+
+
+# --- the tables above the districts (issue #10: the app role could read the operators' password hashes and change
+# any district's host name) ------------------------------------------------------------------------------------
+
+
+def _platform_world(pg_app):  # type: ignore[no-untyped-def]
+    from tenants.models import PlatformOperator
+    from tests.plugin import Factory
+
+    factory = Factory(pg_app)
+    a = factory.tenant("alpha", "甲区")
+    b = factory.tenant("beta", "乙区")
+    with pg_app.app_context(), db.platform_context():
+        db.session.add(PlatformOperator(username="op", name="运营", password_hash="$argon2id$secret"))
+        db.session.commit()
+    return factory, a, b
+
+
+def test_a_districts_transaction_sees_its_own_district_row_and_no_operator(pg_app):
+    factory, a, _b = _platform_world(pg_app)
+    with factory.as_tenant(a) as s:
+        assert list(s.execute(sa.text("SELECT slug FROM tenants")).scalars()) == ["alpha"]
+        for table in ("platform_operators", "operator_sessions", "platform_audit_entries"):
+            assert s.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar() == 0, table  # noqa: S608
+        # writing into them is refused too
+        with pytest.raises(sa.exc.ProgrammingError, match="row-level security"):
+            s.execute(sa.text("INSERT INTO platform_operators (id, username, name, password_hash, created_at) "
+                              "VALUES (7, 'x', 'x', 'x', now())"))
+        s.rollback()
+
+
+def test_a_districts_transaction_cannot_change_another_district_or_its_own_host_name(pg_app):
+    factory, a, _b = _platform_world(pg_app)
+    with factory.as_tenant(a) as s:
+        # another district's row is invisible: nothing to update
+        moved = s.execute(sa.text("UPDATE tenants SET hostname = 'evil.example' WHERE slug = 'beta'")).rowcount
+        assert moved == 0
+        assert s.execute(sa.text("DELETE FROM tenants WHERE slug = 'beta'")).rowcount == 0
+        # its own names it may change (the district admin's page does), not its host name, slug or state
+        assert s.execute(sa.text("UPDATE tenants SET name_en = 'Alpha' WHERE slug = 'alpha'")).rowcount == 1
+        for change in ("hostname = 'platform.example'", "slug = 'gamma'", "active = false"):
+            with pytest.raises(sa.exc.ProgrammingError, match="only the platform"):
+                s.execute(sa.text(f"UPDATE tenants SET {change} WHERE slug = 'alpha'"))  # noqa: S608
+            s.rollback()
+            db.set_tenant(a.id, s)
+        with pytest.raises(sa.exc.ProgrammingError, match="row-level security"):
+            s.execute(sa.text("INSERT INTO tenants (id, slug, name_zh, name_en, timezone, active, created_at) "
+                              "VALUES (9, 'gamma', '丙区', '', 'Asia/Shanghai', true, now())"))
+        s.rollback()
+    with pg_app.app_context(), db.platform_context():
+        assert db.session.execute(sa.text("SELECT hostname FROM tenants WHERE slug = 'beta'")).scalar() is None
+
+
+def test_without_a_district_every_row_is_read_but_nothing_written(pg_app):
+    """A request finds its district by slug or host before it is bound to it, and jobs list the active districts:
+    a transaction bound to no district reads `tenants`, and changes nothing there, and sees no operator."""
+    _platform_world(pg_app)
+    with pg_app.app_context():
+        assert set(db.session.execute(sa.text("SELECT slug FROM tenants")).scalars()) == {"alpha", "beta"}
+        assert db.session.execute(sa.text("SELECT count(*) FROM platform_operators")).scalar() == 0
+        assert db.session.execute(sa.text("UPDATE tenants SET name_en = 'x'")).rowcount == 0
+        assert db.session.execute(sa.text("DELETE FROM tenants")).rowcount == 0
+
+
+def test_the_platform_sees_and_changes_everything(pg_app):
+    _platform_world(pg_app)
+    with pg_app.app_context(), db.platform_context():
+        assert db.session.execute(sa.text("SELECT count(*) FROM tenants")).scalar() == 2
+        assert db.session.execute(sa.text("SELECT username FROM platform_operators")).scalar() == "op"
+        assert db.session.execute(sa.text("UPDATE tenants SET hostname = 'a.example' WHERE slug = 'alpha'")
+                                  ).rowcount == 1
+        db.session.rollback()
+
+
+def test_a_districts_request_cannot_read_operators_and_the_platforms_pages_can(pg_app):
+    """Through the app: a district's page runs as the district (its transaction sees no operator), the platform's
+    sign-in finds the operator; an operator's cookie means nothing on a district's or the landing page."""
+    from flask import g
+
+    from saas.auth import hash_password
+    from tenants.models import PlatformOperator
+    from tests.plugin import TEST_PASSWORD, Factory
+
+    factory = Factory(pg_app)
+    factory.tenant("alpha", "甲区")
+    with pg_app.app_context(), db.platform_context():
+        db.session.add(PlatformOperator(username="op", name="运营", password_hash=hash_password(TEST_PASSWORD)))
+        db.session.commit()
+    seen = {}
+
+    @pg_app.after_request
+    def count(response):  # type: ignore[no-untyped-def]
+        seen[g.get("tenant") and g.tenant.slug] = (
+            db.session.execute(sa.text("SELECT count(*) FROM platform_operators")).scalar(),
+            db.session.execute(sa.text("SELECT count(*) FROM tenants")).scalar())
+        return response
+
+    client = pg_app.test_client()
+    assert client.get("/t/alpha/login").status_code == 200
+    assert seen["alpha"] == (0, 1)
+    page = client.post("/platform/login", data={"username": "op", "password": TEST_PASSWORD})
+    assert page.status_code == 302
+    assert seen[None] == (1, 1)

@@ -126,7 +126,7 @@ def build_world(app: Flask) -> World:
     factory = Factory(app)
     a_people = _build_district(factory, A_SLUG, "甲区", "甲", "1381234", "2031-05-06")
     b_people = _build_district(factory, B_SLUG, "乙区", "乙", "1397654", "2031-05-07")
-    with app.app_context():
+    with app.app_context(), db.platform_context():
         op = PlatformOperator(username="probe-operator", name="探针运营", password_hash=auth.hash_password("x" * 12))
         db.session.add(op)
         db.session.commit()

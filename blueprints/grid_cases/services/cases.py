@@ -989,6 +989,18 @@ def timeline(session: so.Session, case: GridCase, *, public_only: bool = False) 
     return list(session.scalars(q))
 
 
+def reporter_phone_for(session: so.Session, actor: Actor, case: GridCase) -> str | None:
+    """The reporter's mobile number in full, for the staff who call residents back (those who accept cases and
+    the departments); a resident's number shown so is recorded in the district's audit log as a view of personal
+    data. None for everyone else, who see it masked. The caller commits (a page commits as it renders)."""
+    if not case.reporter_phone or not (actor.may("grid_cases.accept") or actor.may("grid_cases.department")):
+        return None
+    if case.reported_by_id is not None and case.reporter_user_id == case.reported_by_id:
+        return case.reporter_phone  # staff on patrol reported it: their work number, not a resident's
+    audit.record(session, actor.user, "grid_cases.case.view_contact", "grid_cases_case", case.id, module=MODULE)
+    return case.reporter_phone
+
+
 def photos_of(session: so.Session, case: GridCase) -> list[CasePhoto]:
     return list(session.scalars(sa.select(CasePhoto).where(CasePhoto.case_id == case.id)
                                 .order_by(CasePhoto.created_at, CasePhoto.id)))

@@ -141,13 +141,13 @@ def detail_context(case: GridCase) -> dict[str, Any]:
         departments = list(session.scalars(sa.select(OrgUnit).where(OrgUnit.kind == "department")
                                            .order_by(OrgUnit.code)))
     category = services.category_by_code(session, row["category_code"]) if row["category_code"] else None
+    phone = case_services.reporter_phone_for(session, me, case)
     return {"case": case, "row": row, "actions": actions, "events": events, "photos": photos,
             "departments": departments, "default_department": category.department_id if category else None,
             "book": me.book, "event_labels": case_services.EVENT_LABELS,
             "state_labels": case_services.STATE_LABELS, "rating_labels": case_services.RATING_LABELS,
             "role_label": lambda role: case_services.event_role_label(me.book, role),
-            "reveal_phone": me.may("grid_cases.accept") or me.may("grid_cases.department"),
-            "phone": case.reporter_phone, "now": utcnow()}
+            "reveal_phone": phone is not None, "phone": phone, "now": utcnow()}
 
 
 @bp.get("/cases/<int:case_id>")
@@ -157,7 +157,9 @@ def case_detail(case_id: int) -> Any:
         case = services.get_case(db.session(), actor(), case_id)
     except Refused as err:
         return refuse(err)
-    return render("grid_cases/case.html", **detail_context(case), errors={}, failed=None, form={})
+    page = render("grid_cases/case.html", **detail_context(case), errors={}, failed=None, form={})
+    db.session.commit()  # a view of the reporter's number is in the audit log
+    return page
 
 
 @bp.post(f"/cases/<int:case_id>/act/<any({', '.join(case_services.TRANSITIONS)}):action>")

@@ -428,7 +428,7 @@ def test_the_qr_code_on_the_pdf_opens_the_grids_public_report_form(a, login_as):
 
 
 def test_a_district_with_its_own_host_name_gets_it_on_its_cards(a, app, login_as):
-    with app.app_context():
+    with app.app_context(), db.platform_context():
         tenant = db.session.get(Tenant, a.tenant.id)
         tenant.hostname = "jinci.wgt.example.cn"
         db.session.commit()

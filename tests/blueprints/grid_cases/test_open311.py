@@ -321,6 +321,7 @@ def test_a_suspended_district_answers_that_it_is_suspended(app, client, a):
     with app.app_context():
         from saas import db
 
+        db.set_platform(True)
         db.session.get(Tenant, a.tenant.id).active = False
         db.session.commit()
     # 503, the spec's error array: a client comes back later rather than dropping the jurisdiction
@@ -768,6 +769,7 @@ def test_a_host_mapped_to_a_district_serves_it_without_jurisdiction_id_and_no_ot
     with app.app_context():
         from saas import db
 
+        db.set_platform(True)
         db.session.get(Tenant, a.tenant.id).hostname = "wg.alpha.example"
         db.session.commit()
     host = {"Host": "wg.alpha.example"}

@@ -153,3 +153,20 @@ def test_the_audit_log_names_a_case_by_its_number_and_its_steps_in_words(client,
     assert "状态 已受理 → 处置中" in body
     assert "所在层级 晋祠路一号院1网格" in body, "a unit named, not its id"
     assert "来源 网格巡查" in body, "a source in words, not its code"
+
+
+def test_a_reporters_number_shown_in_full_is_audited(client, login_as, world_a: World) -> None:
+    """Issue #10: a sensitive record view (the resident's number in full, for calling back) is in the audit log."""
+    from saas.audit import AuditEntry
+
+    case = world_a.report("worker", source="phone", reporter_phone="13912345678", reporter_name="王大爷")
+    plain = world_a.report("worker")
+    worker = world_a.users["worker"]
+    login_as(worker)
+    assert "13912345678" not in client.get(f"/t/alpha/grid_cases/cases/{plain.id}").get_data(as_text=True)
+    with world_a.session() as s:
+        assert not s.scalars(sa.select(AuditEntry).where(AuditEntry.action == "grid_cases.case.view_contact")).all()
+    assert "13912345678" in text_of(client.get(f"/t/alpha/grid_cases/cases/{case.id}").get_data(as_text=True))
+    with world_a.session() as s:
+        seen = s.scalars(sa.select(AuditEntry).where(AuditEntry.action == "grid_cases.case.view_contact")).one()
+        assert (seen.actor_id, seen.object_id) == (worker.id, str(case.id))
