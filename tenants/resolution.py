@@ -62,8 +62,9 @@ def _mapped_tenant(host: str) -> Tenant | None:
 def pull_tenant(endpoint: str | None, values: dict[str, Any] | None) -> None:
     g.tenant = None
     db.set_tenant(None)
-    # the platform's pages alone act for the platform (row-level security shows them the platform's tables)
-    db.set_platform(bool(endpoint) and endpoint.startswith("platform."))
+    # the platform's pages alone act for the platform (row-level security shows them the platform's tables); the
+    # operator's metrics are one of them: they read the operator's session and every district's outbox
+    db.set_platform(bool(endpoint) and (endpoint.startswith("platform.") or endpoint == "metrics.metrics"))
     if not values or "tenant" not in values:
         return
     slug = values.pop("tenant")

@@ -708,6 +708,7 @@ FILLERS: dict[str, Filler] = {
     "channel": channels,
     "module": module_keys,
     "slug": lambda b, _n, _e: [b.slug],
+    "queue": fixed("notify"),  # the platform's job board: a queue of RQ's
     "q": column("users.name"),
     # grid cases: B's own texts, codes and people, so a request reaches the look-ups
     "category_code": column("grid_cases_categories.code"),

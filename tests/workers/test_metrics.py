@@ -25,7 +25,7 @@ from workers import queues
 
 
 def _operator(app):
-    with app.app_context():
+    with app.app_context(), db.platform_context():
         op = PlatformOperator(username="ops", name="运维", password_hash=hash_password(TEST_PASSWORD))
         db.session.add(op)
         db.session.commit()

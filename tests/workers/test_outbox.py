@@ -267,10 +267,10 @@ def test_quiet_hours_hold_ordinary_notices_but_not_urgent_ones(app, factory, ten
                                                                     tzinfo=dt.timezone(dt.timedelta(hours=8)))
     ordinary = NoticeTemplate("probe.digest", "Digest", "日报", channels=("sms",))
     user = _user(factory, tenant_a)
-    with app.app_context():
-        t = db.session.get(Tenant, tenant_a.id)
+    with factory.as_tenant(tenant_a) as s:  # a district changes its own quiet hours, under its own tenant
+        t = s.scalars(sa.select(Tenant).where(Tenant.id == tenant_a.id)).one()
         t.quiet_start, t.quiet_end = "00:00", "23:59"
-        db.session.commit()
+        s.commit()
     with factory.as_tenant(tenant_a) as s:
         notify(s, user.id, "probe.digest", {}, registry=[_spec_with(ordinary)])
         notify(s, user.id, "auth.phone_code", {"code": "654321"})
