@@ -47,6 +47,12 @@ class CadreCampaignPatch(CadreCampaignIn):
     name = Text(load_default=None, max_length=100, min_length=1)
     period_start = ma.fields.Date(load_default=None)
     period_end = ma.fields.Date(load_default=None)
+    # a schedule time left out stays as it is; a time sent as null is taken away (its step waits for the button)
+    opens_at = ma.fields.AwareDateTime(allow_none=True)
+    closes_at = ma.fields.AwareDateTime(allow_none=True)
+    announce_at = ma.fields.AwareDateTime(allow_none=True)
+    results_at = ma.fields.AwareDateTime(allow_none=True)
+    followup_at = ma.fields.AwareDateTime(allow_none=True)
 
 
 class CadreCampaignOut(Schema):

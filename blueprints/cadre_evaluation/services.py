@@ -211,7 +211,8 @@ def update_campaign(session: so.Session, tenant: Tenant, actor: Actor, campaign_
     campaign = get_campaign(session, campaign_id)
     if campaign.state not in PREPARING:
         raise Refused(str(FROZEN), 409)
-    changes = {k: v for k, v in data.items() if k in EDITABLE and v is not None}
+    # a schedule time given as None is taken away; any other None means "left as it is"
+    changes = {k: v for k, v in data.items() if k in EDITABLE and (v is not None or k in TIMES)}
     merged = {**_snapshot(campaign), **changes}
     merged.update({k: getattr(campaign, k) for k in ("period_start", "period_end", *TIMES) if k not in changes})
     check_config(merged)

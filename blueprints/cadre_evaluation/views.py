@@ -4,6 +4,7 @@ rates the targets they know, then checks their receipt. Every view calls the ser
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from flask import Blueprint, flash, g, redirect, request, url_for
@@ -23,6 +24,7 @@ from saas import auth, db, throttle
 from saas.auth import require
 from saas.rendering import render
 from saas.schemas import load_form
+from saas.workdays import zone
 
 bp = Blueprint("cadre_evaluation", __name__, template_folder="templates")
 MANAGE = "cadre_evaluation.manage"
@@ -64,7 +66,22 @@ def _campaign_form() -> dict[str, Any]:
         raw["min_ballots"] = request.form["min_ballots"]
     if any(request.form.get(f"w_{c}") for c in ("onsite", "online", "department")):
         raw["channel_weights"] = {c: request.form.get(f"w_{c}", "") for c in ("onsite", "online", "department")}
+    for key in services.TIMES:  # the schedule: district time from the page; an emptied time is taken away
+        if key in request.form:
+            raw[key] = _district_time(request.form[key])
     return raw
+
+
+def _district_time(value: str) -> str | None:
+    """A `datetime-local` value (no zone) read as the district's time; what does not parse goes on to the schema,
+    which refuses it in the user's language."""
+    if not value.strip():
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(value.strip())
+    except ValueError:
+        return value
+    return (moment if moment.tzinfo else moment.replace(tzinfo=zone(g.tenant.timezone))).isoformat()
 
 
 @bp.post("/campaigns")

@@ -13,6 +13,7 @@ from blueprints.cadre_evaluation import schedule, services
 from saas.actors import Actor
 from saas.audit import AuditEntry
 from tests.blueprints.cadre_evaluation.conftest import World
+from tests.plugin import bearer
 
 T0 = dt.datetime(2026, 3, 1, 8, 0, tzinfo=dt.UTC)
 SECOND = dt.timedelta(seconds=1)
@@ -115,3 +116,48 @@ def test_an_area_not_of_the_campaign_is_refused(world_a: World) -> None:
                             {"name": "甲", "department": "乙", "section": "丙", "area": "养猪"})
     assert "area" in err.value.errors
     assert world_a.targets(campaign) == []
+
+
+def test_the_organiser_sets_and_clears_the_schedule_on_the_campaign_page(login_as, world_a: World) -> None:
+    """The settings form takes each step's time in the district's time (Asia/Shanghai, UTC+8); an emptied time is
+    taken away, so that step waits for its button; times out of order or unreadable are refused and change nothing.
+    The same PATCH on the API takes a time away only when it is sent as null."""
+    campaign = world_a.campaign(targets=1)
+    browser = login_as(world_a.admin)
+    url = f"/t/alpha/cadre_evaluation/campaigns/{campaign.id}/settings"
+    local = {"announce_at": "2026-03-01T08:00", "opens_at": "2026-03-08T09:30", "closes_at": "2026-03-15T18:00",
+             "results_at": "2026-03-17T10:00", "followup_at": "2026-03-21T10:00"}
+    assert browser.post(url, data=local).status_code == 302
+    saved = world_a.get(campaign)
+    assert saved.opens_at == dt.datetime(2026, 3, 8, 1, 30, tzinfo=dt.UTC)
+    assert saved.announce_at == dt.datetime(2026, 3, 1, 0, 0, tzinfo=dt.UTC)
+    page = browser.get(f"/t/alpha/cadre_evaluation/campaigns/{campaign.id}").get_data(as_text=True)
+    assert 'name="opens_at" type="datetime-local" value="2026-03-08T09:30"' in page
+
+    assert browser.post(url, data={**local, "results_at": ""}).status_code == 302
+    assert world_a.get(campaign).results_at is None
+    assert world_a.get(campaign).followup_at == dt.datetime(2026, 3, 21, 2, 0, tzinfo=dt.UTC)
+
+    for bad, field, message in (({"closes_at": "2026-03-02T08:00"}, "closes_at", "日程各步须依次排列"),
+                                ({"opens_at": "明天上午"}, "opens_at", "不是有效的日期时间")):
+        answer = browser.post(url, data={**local, "results_at": "", **bad})
+        assert answer.status_code == 422
+        assert message in answer.get_data(as_text=True), field
+        assert f'id="{field}-error"' in answer.get_data(as_text=True)
+        again = world_a.get(campaign)
+        assert (again.opens_at, again.closes_at) == (dt.datetime(2026, 3, 8, 1, 30, tzinfo=dt.UTC),
+                                                     dt.datetime(2026, 3, 15, 10, 0, tzinfo=dt.UTC))
+    # a form without the schedule's fields (the name alone) leaves the times as they are
+    assert browser.post(url, data={"name": "新名字"}).status_code == 302
+    assert world_a.get(campaign).opens_at == dt.datetime(2026, 3, 8, 1, 30, tzinfo=dt.UTC)
+
+
+def test_the_api_takes_a_time_away_only_when_it_is_sent_as_null(client, world_a: World) -> None:
+    campaign = world_a.campaign(targets=1, **_times())
+    token = world_a.factory.token(world_a.admin)
+    base = f"/api/v1/t/alpha/cadre_evaluation/campaigns/{campaign.id}"
+    assert client.patch(base, json={"min_ballots": 3}, headers=bearer(token)).status_code == 200
+    assert world_a.get(campaign).results_at == _times()["results_at"]
+    assert client.patch(base, json={"results_at": None}, headers=bearer(token)).status_code == 200
+    assert world_a.get(campaign).results_at is None
+    assert world_a.get(campaign).opens_at == _times()["opens_at"]
