@@ -9,6 +9,7 @@ from typing import Any
 import marshmallow as ma
 from flask import g
 from flask.views import MethodView
+from flask_smorest.fields import Upload as UploadField
 
 from blueprints.cadre_evaluation import anomaly, followup, services
 from blueprints.cadre_evaluation.api import blp
@@ -131,10 +132,47 @@ class CadreActions(MethodView):
     @blp.alt_response(409, description="The rating has not closed yet")
     @require(MANAGE)
     def post(self, data: dict[str, Any], target_id: int) -> Any:
-        """Record an action taken on a target (表扬, 通报, 诫勉谈话, 调整岗位); documents are added on the page"""
+        """Record an action taken on a target (表扬, 通报, 诫勉谈话, 调整岗位); its documents follow on
+        `/actions/{action_id}/documents`"""
         with answering():
             action = followup.add_action(db.session(), g.tenant, actor(), target_id, data)
         return action
+
+
+class CadreDocumentsIn(Schema):
+    document = ma.fields.List(UploadField(), required=True,
+                              metadata={"description": "Up to five PDF, Word, Excel, text or picture files"})
+
+
+class CadreDocumentOut(Schema):
+    id = Id()
+    filename = ma.fields.String()
+    size = ma.fields.Integer()
+
+
+@blp.route("/actions/<int:action_id>/documents")
+class CadreActionDocuments(MethodView):
+    @blp.arguments(CadreDocumentsIn, location="files")
+    @blp.response(201, CadreDocumentOut(many=True))
+    @require(MANAGE)
+    def post(self, files: dict[str, Any], action_id: int) -> Any:
+        """Add documents to an action (multipart, field `document`; all or nothing)"""
+        uploads = files["document"][:6]
+        documents = [(f.filename or "", f.read(followup.MAX_DOCUMENT_BYTES + 1)) for f in uploads]
+        with answering():
+            added = followup.add_documents(db.session(), g.tenant, actor(), action_id, documents)
+        return added
+
+
+@blp.route("/documents/<int:document_id>")
+class CadreDocument(MethodView):
+    @blp.response(200, {"type": "string", "format": "binary"}, content_type="application/octet-stream")
+    @require(MANAGE)
+    def get(self, document_id: int) -> Any:
+        """A follow-up document, as an attachment"""
+        with answering(commit=False):
+            doc = followup.get_document(db.session(), document_id)
+        return followup.document_response(doc)
 
 
 @blp.route("/targets/<int:target_id>/items")

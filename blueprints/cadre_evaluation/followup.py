@@ -126,12 +126,49 @@ def add_action(session: so.Session, tenant: Tenant, actor: Actor, target_id: int
     return action
 
 
+def add_documents(session: so.Session, tenant: Tenant, actor: Actor, action_id: int,
+                  documents: list[tuple[str, bytes]]) -> list[FollowUpDocument]:
+    """Documents added to an action already recorded (all or nothing, at most five at a time); audited."""
+    _need(actor)
+    action = session.scalars(sa.select(FollowUpAction).where(FollowUpAction.id == action_id)).first()
+    if action is None:
+        raise Refused(_("No such action."), 404)
+    if not documents:
+        raise ServiceError({"document": _("Choose at least one document.")})
+    if len(documents) > 5:
+        raise ServiceError({"document": _("Send at most five documents at a time.")})
+    checked = []
+    for filename, body in documents:
+        checked.append((*check_document(filename, body), body))
+    added = [FollowUpDocument(action_id=action.id, filename=name, content_type=content_type, size=len(body),
+                              data=body) for name, content_type, body in checked]
+    session.add_all(added)
+    session.flush()
+    audit.record(session, actor, "cadre_evaluation.add_documents", "cadre_target", action.target_id,
+                 after={"action_id": action.id, "documents": [n for n, _t, _b in checked]}, module=MODULE)
+    return added
+
+
 def get_document(session: so.Session, document_id: int) -> FollowUpDocument:
     doc = session.scalars(sa.select(FollowUpDocument).options(so.undefer(FollowUpDocument.data))
                           .where(FollowUpDocument.id == document_id)).first()
     if doc is None:
         raise Refused(_("No such document."), 404)
     return doc
+
+
+def document_response(doc: FollowUpDocument) -> Any:
+    """A document as the page and the API give it: an attachment, never shown inline nor kept in a cache."""
+    from urllib.parse import quote
+
+    from flask import make_response
+
+    response = make_response(doc.data)
+    response.headers["Content-Type"] = doc.content_type
+    response.headers["Content-Disposition"] = "attachment; filename*=UTF-8''" + quote(doc.filename, safe="")
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 # --- rectification items ----------------------------------------------------------------------------------

@@ -155,18 +155,7 @@ def document(document_id: int) -> Any:
         doc = followup.get_document(db.session(), document_id)
     except services.Refused as err:
         return _refuse(err)
-    response = make_response(doc.data)
-    response.headers["Content-Type"] = doc.content_type
-    response.headers["Content-Disposition"] = "attachment; filename*=UTF-8''" + _quote(doc.filename)
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    return response
-
-
-def _quote(name: str) -> str:
-    from urllib.parse import quote
-
-    return quote(name, safe="")
+    return followup.document_response(doc)
 
 
 # --- targets: import and photos ---------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from PIL import Image
 
 from blueprints.cadre_evaluation import services
 from blueprints.cadre_evaluation.models import FollowUpAction, FollowUpDocument, RectificationItem
+from saas.audit import AuditEntry
 from saas.db import statements
 from tests.blueprints.cadre_evaluation.conftest import World, all_levels
 from tests.plugin import bearer, text_of
@@ -187,6 +188,51 @@ def test_follow_up_api(client, world_a: World) -> None:
     assert {r["area_rank"] for r in results} == {1, 2}
     flags = client.get(f"{api}/campaigns/{campaign.id}/flags", headers=bearer(token))
     assert flags.json == {"bursts": [], "patterns": []}
+
+
+def test_an_actions_documents_through_the_api(client, world_a: World, world_b: World) -> None:
+    """Documents follow an action on the API as on the page: all or nothing, refused in Chinese when empty, of a
+    kind not accepted or too many; read back as an attachment; another district's action is not found."""
+    campaign, ts = _closed(world_a)
+    token = world_a.factory.token(world_a.admin)
+    api = "/api/v1/t/alpha/cadre_evaluation"
+    action = client.post(f"{api}/targets/{ts[0].id}/actions", json={"kind": "notice", "taken_on": "2026-01-10"},
+                         headers=bearer(token)).json
+    url = f"{api}/actions/{action['id']}/documents"
+
+    def send(*files: tuple[bytes, str], to: str = url, auth: str = token) -> Any:
+        return client.post(to, data={"document": [(io.BytesIO(body), name) for body, name in files]},
+                           content_type="multipart/form-data", headers=bearer(auth))
+
+    for files, message in ((((b"MZ\x90", "tool.exe"),), "只接受 PDF"),
+                           (((b"%PDF ok", "a.pdf"), (b"", "empty.pdf")), "文件为空"),
+                           (tuple((b"%PDF", f"{i}.pdf") for i in range(6)), "每次最多发送五份文件")):
+        refused = send(*files)
+        assert refused.status_code == 422, refused.json
+        assert message in str(refused.json)
+    assert world_a.count(FollowUpDocument) == 0
+
+    made = send((b"%PDF-1.4 talk", "诫勉谈话记录.pdf"), (b"name,done\n", "清单.txt"))
+    assert made.status_code == 201
+    assert [d["filename"] for d in made.json] == ["诫勉谈话记录.pdf", "清单.txt"]
+    got = client.get(f"{api}/documents/{made.json[0]['id']}", headers=bearer(token))
+    assert got.status_code == 200
+    assert got.data == b"%PDF-1.4 talk"
+    assert got.headers["Content-Type"] == "application/pdf"
+    assert got.headers["Content-Disposition"].startswith("attachment;")
+    report = client.get(f"{api}/campaigns/{campaign.id}/followup", headers=bearer(token)).json["items"]
+    row = next(r for r in report if int(r["target"]["id"]) == ts[0].id)
+    assert [d["filename"] for d in row["actions"][0]["documents"]] == ["诫勉谈话记录.pdf", "清单.txt"]
+    with world_a.session() as s:
+        entry = s.scalars(sa.select(AuditEntry).where(AuditEntry.action == "cadre_evaluation.add_documents")).one()
+        assert entry.after["documents"] == ["诫勉谈话记录.pdf", "清单.txt"]
+
+    other = world_b.factory.token(world_b.admin)
+    assert send((b"%PDF", "x.pdf"), to=f"/api/v1/t/beta/cadre_evaluation/actions/{action['id']}/documents",
+                auth=other).status_code == 404
+    assert client.get(f"/api/v1/t/beta/cadre_evaluation/documents/{made.json[0]['id']}",
+                      headers=bearer(other)).status_code == 404
+    assert world_a.count(FollowUpDocument) == 2
 
 
 def _counts(client: Any, urls: list[str], headers: dict[str, str] | None = None) -> list[int]:
