@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 import marshmallow as ma
-from flask import g, url_for
+from flask import g, request, url_for
 from flask.views import MethodView
 from flask_babel import gettext as _
 from flask_smorest import abort
@@ -245,7 +245,7 @@ class CadreOnlineBallots(MethodView):
             receipt = channels.submit_online_ballot(
                 db.session(), g.tenant, campaign.id, phone=data.get("phone"), token=data.get("invitation"),
                 ratings=data["ratings"], opinions=data["opinions"], challenge=data["pow_challenge"],
-                answer=data["pow"])
+                answer=data["pow"], address=request.remote_addr)
         _moved(campaign.id)
         return {"receipt": receipt}
 

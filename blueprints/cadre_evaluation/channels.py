@@ -33,7 +33,7 @@ import sqlalchemy.exc
 import sqlalchemy.orm as so
 from flask_babel import gettext as _
 
-from blueprints.cadre_evaluation import services
+from blueprints.cadre_evaluation import anomaly, services
 from blueprints.cadre_evaluation.models import (
     CHANNELS,
     Campaign,
@@ -289,21 +289,30 @@ def spend_challenge(session: so.Session, campaign: Campaign, challenge: str, ans
 
 def submit_online_ballot(session: so.Session, tenant: Tenant, campaign_id: int, *, phone: str | None = None,
                          token: str | None = None, ratings: dict[Any, dict[str, str]],
-                         opinions: dict[Any, str] | None = None, challenge: str = "", answer: str = "") -> str:
+                         opinions: dict[Any, str] | None = None, challenge: str = "", answer: str = "",
+                         address: str | None = None) -> str:
     """An online ballot by a verified phone (the caller checked its code) or by an invitation token, with a
-    solved challenge; returns the receipt code. Refused with nothing stored and nothing spent otherwise."""
+    solved challenge; returns the receipt code. Refused with nothing stored and nothing spent otherwise.
+
+    The sender's `address` adds one to its network's count per rated target (`anomaly.record`, for the burst
+    flags), in the ledger's transaction, never with a ballot. Only online ballots are counted so: a meeting's
+    seats share the venue's network by design, and departments rate from the government's; identical patterns
+    are flagged in every channel from the ballot box alone."""
     campaign = services.get_campaign(session, campaign_id)
     if campaign.state == "draft":
         raise Refused(_("No such campaign."), 404)
     services.check_open(campaign)
-    services.check_ratings(campaign, services.list_targets(session, campaign), ratings)
+    rated = services.check_ratings(campaign, services.list_targets(session, campaign), ratings)
     spend_challenge(session, campaign, challenge, answer)
     if token:
         invitation = find_invitation(session, campaign, token, lock=True)
         invitation.spent = True
-        return services.submit_ballot(session, tenant, campaign.id, None, ratings, "online", key=invitation.rater_key,
-                                      opinions=opinions)
-    return services.submit_ballot(session, tenant, campaign.id, phone, ratings, "online", opinions=opinions)
+        receipt = services.submit_ballot(session, tenant, campaign.id, None, ratings, "online",
+                                         key=invitation.rater_key, opinions=opinions)
+    else:
+        receipt = services.submit_ballot(session, tenant, campaign.id, phone, ratings, "online", opinions=opinions)
+    anomaly.record(session, tenant.id, campaign, [int(t) for t in rated], address)
+    return receipt
 
 
 # --- departmental -----------------------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from flask import Blueprint, flash, g, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_smorest import abort
 
-from blueprints.cadre_evaluation import anomaly, services
+from blueprints.cadre_evaluation import services
 from blueprints.cadre_evaluation.schemas import (
     CadreCampaignPatch,
     CadreCodeRequest,
@@ -268,9 +268,7 @@ def rate(campaign_id: int) -> Any:
             code = channels.submit_online_ballot(
                 db.session(), g.tenant, c.id, phone=verified["phone"], ratings=_ratings_from_form(c),
                 opinions=views_channels.opinions_from_form(), challenge=request.form.get("pow_challenge", ""),
-                answer=request.form.get("pow", ""))
-            # counts per network for the anomaly flags, in the ledger's transaction, never with a ballot
-            anomaly.record(db.session(), g.tenant.id, c, [int(t) for t in _ratings_from_form(c)], request.remote_addr)
+                answer=request.form.get("pow", ""), address=request.remote_addr)
         except services.ServiceError as err:
             db.session.rollback()
             errors = {k: [str(v)] for k, v in err.errors.items()}

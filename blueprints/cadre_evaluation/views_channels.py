@@ -312,7 +312,8 @@ def rate_invited(campaign_id: int, token: str) -> Any:
     try:
         receipt = channels.submit_online_ballot(
             db.session(), g.tenant, c.id, token=token, ratings=_ratings_from_form(c), opinions=opinions_from_form(),
-            challenge=request.form.get("pow_challenge", ""), answer=request.form.get("pow", ""))
+            challenge=request.form.get("pow_challenge", ""), answer=request.form.get("pow", ""),
+            address=request.remote_addr)
     except (services.ServiceError, services.Refused) as err:
         return _invited_page(c, token, form=dict(request.form), errors=_errors(err),
                              status=getattr(err, "status", 422) if isinstance(err, services.Refused) else 422)

@@ -10,7 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from blueprints.cadre_evaluation import channels
-from blueprints.cadre_evaluation.models import LedgerEntry, PaperSheet, PendingSubmission, SeatCode
+from blueprints.cadre_evaluation.models import LedgerEntry, NetworkCount, PaperSheet, PendingSubmission, SeatCode
 from saas import pow
 from saas.db import statements
 from tests.blueprints.cadre_evaluation.conftest import DIMS, World, all_levels
@@ -90,6 +90,8 @@ def test_an_online_ballot_by_phone_code_and_challenge_through_the_api(world_a: W
     assert len(ok.get_json()["receipt"]) == 16
     with world_a.session() as s:
         assert s.scalars(sa.select(PendingSubmission.opinions)).one() == {str(t1.id): "很负责"}
+        # the API's ballot counts towards the burst flags as the page's does; the refused ones did not
+        assert s.execute(sa.select(NetworkCount.target_id, NetworkCount.count)).all() == [(t1.id, 1)]
     anon.post(f"{API}/campaigns/{campaign.id}/phone-codes", json={"phone": PHONE})
     wrong = anon.post(f"{API}/campaigns/{campaign.id}/ballots",
                       json={"phone": PHONE, "code": "000000" if world_a.last_code(PHONE) != "000000" else "111111",
@@ -147,6 +149,10 @@ def test_the_organiser_makes_codes_and_invitations_and_enters_sheets_through_the
     with world_a.session() as s:
         assert sorted(s.scalars(sa.select(LedgerEntry.channel))) == ["online", "online", "onsite"]
         assert s.scalars(sa.select(SeatCode.spent).order_by(SeatCode.seat)).all() == [True, False]
+        # the invitation's ballot counts its two targets towards the burst flags; the seat's (a meeting shares
+        # the venue's network) does not
+        assert sorted(s.execute(sa.select(NetworkCount.target_id, NetworkCount.count))) == sorted(
+            [(t1.id, 1), (t2.id, 1)])
     sheet = client.post(f"{API}/campaigns/{campaign.id}/paper-ballots",
                         json={"number": "A-7", "ratings": ratings(t2.id, level="fair")}, headers=admin)
     assert sheet.status_code == 201
