@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import flash, g, redirect, request, url_for
+from flask import flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_smorest import abort
 
@@ -22,6 +22,7 @@ from blueprints.cadre_evaluation.views import _campaign, _labels, _ratings_from_
 from blueprints.cadre_evaluation.web import actor, phone_verified
 from saas import db, qr, throttle
 from saas.auth import require
+from saas.pdf import pdf_response
 from saas.rendering import render
 from saas.schemas import load_form
 
@@ -100,10 +101,20 @@ def issue_seats(campaign_id: int) -> Any:
             db.session.commit()
             items = [{**m, "url": _seat_url(c, m["code"]), "qr": qr.qr_svg_data_uri(_seat_url(c, m["code"]))}
                      for m in made]
-            response = render("cadre_evaluation/seats_print.html", c=c, items=items)
-            response.headers["Cache-Control"] = "no-store"
-            return response
+            return _codes_sheet("cadre_evaluation/seats_print.html", c, items,
+                                _("Seat codes of %(name)s", name=c.name), f"seats-{c.id}")
     return _channels_page(c, errors=errors, form=dict(request.form), status=422)
+
+
+def _codes_sheet(template: str, c: Any, items: list[dict[str, Any]], title: str, fallback: str) -> Any:
+    """The codes just made, the only time they exist in clear: as the print view, or as a PDF when the organiser
+    pressed the PDF button (`as=pdf`); neither is kept in a cache."""
+    if request.form.get("as") == "pdf":
+        response = pdf_response(render_template(template, c=c, items=items, pdf=True), title, fallback)
+    else:
+        response = render(template, c=c, items=items)
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.post("/campaigns/<int:campaign_id>/invitations")
@@ -125,9 +136,8 @@ def issue_invitations(campaign_id: int) -> Any:
                                           _external=True)} for m in made]
             for item in items:
                 item["qr"] = qr.qr_svg_data_uri(item["url"])
-            response = render("cadre_evaluation/invitations_print.html", c=c, items=items)
-            response.headers["Cache-Control"] = "no-store"
-            return response
+            return _codes_sheet("cadre_evaluation/invitations_print.html", c, items,
+                                _("Invitations to %(name)s", name=c.name), f"invitations-{c.id}")
     return _channels_page(c, errors=errors, form=dict(request.form), status=422)
 
 

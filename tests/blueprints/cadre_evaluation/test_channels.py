@@ -5,6 +5,7 @@ scores, and one ballot per person and target across all of them. Every refusal i
 from __future__ import annotations
 
 import datetime as dt
+import io
 import re
 from typing import Any
 
@@ -19,6 +20,7 @@ from blueprints.cadre_evaluation.models import (
     Opinion,
     PaperSheet,
     PendingSubmission,
+    RaterGroup,
     SeatCode,
     SpentChallenge,
 )
@@ -432,3 +434,40 @@ def test_the_organiser_turns_an_opinion_into_a_rectification_item_once(login_as,
     assert world_a.count(RectificationItem) == 1
     assert organiser.post(f"{BASE}/campaigns/{campaign.id}/opinions/999/item").status_code == 303
     assert world_a.count(RectificationItem) == 1
+
+
+def test_seat_codes_and_invitations_made_as_a_pdf_work_when_typed(login_as, world_a: World) -> None:
+    """The PDF button gives the same cards as the print view, once, as a PDF (read back with pypdf): each page's
+    code, typed where a phone cannot scan, opens its seat; the codes are kept only as hashes."""
+    import pypdf
+
+    campaign, (t1, _t2) = open_campaign(world_a)
+    client = login_as(world_a.admin)
+    answer = client.post(f"{BASE}/campaigns/{campaign.id}/seats", data={"count": "14", "as": "pdf"})
+    assert answer.status_code == 200
+    assert answer.headers["Content-Type"] == "application/pdf"
+    assert answer.headers["Cache-Control"] == "no-store"
+    assert f'filename="seats-{campaign.id}.pdf"' in answer.headers["Content-Disposition"]
+    pages = [p.extract_text() for p in pypdf.PdfReader(io.BytesIO(answer.data)).pages]
+    assert len(pages) == 2  # twelve cards to an A4 sheet
+    text = "\n".join(pages)
+    assert all(f"座位{n}" in text.replace(" ", "") for n in (1, 12, 13, 14))
+    codes = re.findall(r"^([a-z0-9]{10,})$", text, re.M)
+    assert len(codes) == 14
+    with world_a.session() as s:
+        hashes = set(s.scalars(sa.select(SeatCode.code_hash)))
+    assert {channels.code_hash(code) for code in codes} == hashes
+    anon = world_a.app.test_client()
+    rated = rate_by_seat(anon, world_a, f"http://localhost{BASE}/c/{campaign.id}/seat/{codes[13]}", form_for([t1.id]))
+    assert "您的选票已收到" in text_of(rated.get_data(as_text=True))
+
+    group = client.post(f"{BASE}/campaigns/{campaign.id}/groups", data={"name": "企业代表", "channel": "online"})
+    assert group.status_code == 302
+    with world_a.session() as s:
+        group_id = s.scalars(sa.select(RaterGroup.id).where(RaterGroup.name == "企业代表")).one()
+    invited = client.post(f"{BASE}/campaigns/{campaign.id}/invitations",
+                          data={"group_id": str(group_id), "phones": "13812340011\n13812340012", "as": "pdf"})
+    assert invited.headers["Content-Type"] == "application/pdf"
+    text = pypdf.PdfReader(io.BytesIO(invited.data)).pages[0].extract_text()
+    assert "138****0011" in text.replace(" ", "")
+    assert "13812340011" not in text.replace(" ", "")
