@@ -48,8 +48,9 @@ def setup(app: Any, targets: int) -> tuple[int, int]:
     from tenants.models import User
 
     with app.app_context():
-        tenant = services.create_tenant(db.session(), None, "bench-cadre", "基准评议区", "Bench cadre")
-        db.session.commit()
+        with db.platform_context():  # a district is the platform's to make (row-level security on `tenants`)
+            tenant = services.create_tenant(db.session(), None, "bench-cadre", "基准评议区", "Bench cadre")
+            db.session.commit()
         with db.tenant_context(tenant.id) as s:
             services.set_module(s, app.extensions["saas.modules"], None, "cadre_evaluation", True)
             user = services.add_staff(s, None, name="组织者", phone="13700000001", username=None, password=None,

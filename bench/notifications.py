@@ -297,9 +297,10 @@ def setup_districts(app: Any, n_tenants: int, users_per_tenant: int) -> list[tup
     out = []
     with app.app_context():
         for t in range(n_tenants):
-            tenant = services.create_tenant(db.session(), None, f"bench-notify-{t + 1}", f"基准{t + 1}区",
-                                            f"Bench {t + 1}")
-            db.session.commit()
+            with db.platform_context():  # a district is the platform's to make (row-level security on `tenants`)
+                tenant = services.create_tenant(db.session(), None, f"bench-notify-{t + 1}", f"基准{t + 1}区",
+                                                f"Bench {t + 1}")
+                db.session.commit()
             tenant_id = tenant.id
             with db.tenant_context(tenant_id) as s:
                 users = [services.add_staff(s, None, name=f"网格员{i}", phone=f"13{5 + t % 5}{i:08d}", username=None,

@@ -42,7 +42,8 @@ from blueprints.cadre_evaluation.models import (
 )
 from saas import audit, secrets
 from saas.actors import Actor, Refused, ServiceError
-from saas.db import utcnow
+from saas.db import current_tenant_id, utcnow
+from saas.ids import new_id
 from saas.modules import module_settings
 from tenants.models import ModuleSwitch, Tenant
 
@@ -373,11 +374,15 @@ def submit_ballot(session: so.Session, tenant: Tenant, campaign_id: int, phone: 
         raise Refused(_("You have already rated this person in this campaign; each person rates each target once."),
                       409)
     code = pysecrets.token_hex(8).upper()
-    session.add_all(LedgerEntry(campaign_id=campaign.id, target_id=int(t), rater_key=key, channel=channel)
-                    for t in clean)
-    session.add(PendingSubmission(campaign_id=campaign.id, channel=channel, receipt_hash=receipt_hash(code),
-                                  ratings=clean, opinions=notes or None))
+    tenant_id = current_tenant_id(session)
     try:
+        # one INSERT of all the ledger rows (one statement, not a batch: a refusal must not abort a pipeline); the
+        # unique key refuses a second ballot here, also at the same instant
+        session.execute(sa.insert(LedgerEntry).values([
+            {"tenant_id": tenant_id, "id": new_id(), "campaign_id": campaign.id, "target_id": int(t),
+             "rater_key": key, "channel": channel} for t in clean]))
+        session.add(PendingSubmission(campaign_id=campaign.id, channel=channel, receipt_hash=receipt_hash(code),
+                                      ratings=clean, opinions=notes or None))
         session.flush()
     except sqlalchemy.exc.IntegrityError as err:
         # another submission of the same person passed the ledger's key first
@@ -427,32 +432,33 @@ def move_ballots(session: so.Session, campaign: Campaign | None = None, *, every
             continue
         rng.shuffle(rows)
         batch_id = random_id()
-        ballots: list[Ballot] = []
-        scores: list[Score] = []
-        opinions: list[Opinion] = []
+        tenant_id = current_tenant_id(session)
+        common = {"tenant_id": tenant_id, "campaign_id": campaign_id}
+        ballots: list[dict[str, Any]] = []
+        scores: list[dict[str, Any]] = []
+        opinions: list[dict[str, Any]] = []
         for row in rows:
             for target_id, levels in row.ratings.items():
-                ballot = Ballot(id=random_id(), campaign_id=campaign_id, target_id=int(target_id),
-                                channel=row.channel, batch_id=batch_id)
+                ballot = {**common, "id": random_id(), "target_id": int(target_id), "channel": row.channel,
+                          "batch_id": batch_id}
                 ballots.append(ballot)
-                scores.extend(Score(campaign_id=campaign_id, ballot_id=ballot.id, target_id=ballot.target_id,
-                                    channel=row.channel, dimension=d, level=lv) for d, lv in levels.items())
-            opinions.extend(Opinion(id=random_id(), campaign_id=campaign_id, target_id=int(t), channel=row.channel,
-                                    text=text, batch_id=batch_id) for t, text in (row.opinions or {}).items())
-        rng.shuffle(ballots)
-        rng.shuffle(scores)
-        rng.shuffle(opinions)
-        receipts = [Receipt(campaign_id=campaign_id, receipt_hash=row.receipt_hash, batch_id=batch_id) for row in rows]
-        rng.shuffle(receipts)
+                scores.extend({**common, "id": random_id(), "ballot_id": ballot["id"], "target_id": int(target_id),
+                               "channel": row.channel, "dimension": d, "level": lv} for d, lv in levels.items())
+            opinions.extend({**common, "id": random_id(), "target_id": int(t), "channel": row.channel, "text": text,
+                             "batch_id": batch_id} for t, text in (row.opinions or {}).items())
+        receipts = [{**common, "id": random_id(), "receipt_hash": row.receipt_hash, "batch_id": batch_id}
+                    for row in rows]
+        for bunch in (ballots, scores, opinions, receipts):
+            rng.shuffle(bunch)
+        session.execute(sa.delete(PendingSubmission).where(PendingSubmission.id.in_([row.id for row in rows])),
+                        execution_options={"synchronize_session": False})
         for row in rows:
-            session.delete(row)
-        session.flush()
-        session.add_all(ballots)
-        session.flush()
-        session.add_all(scores)
-        session.add_all(receipts)
-        session.add_all(opinions)
-        session.flush()
+            session.expunge(row)
+        # bulk INSERTs (a few statements, not an object per row): the box's rows carry nothing of the submission
+        # but its batch, in shuffled order
+        for model, bunch in ((Ballot, ballots), (Score, scores), (Receipt, receipts), (Opinion, opinions)):
+            if bunch:
+                session.execute(sa.insert(model), bunch)
         moved += len(rows)
     return moved
 
