@@ -57,3 +57,18 @@ def test_the_bench_seeds_a_plan_and_every_endpoint_answers_with_the_same_stateme
 
     assert {line.split()[0] for line in out.splitlines() if line.strip()} >= {ep.name for ep in ENDPOINTS}, out
     assert "GROWS" not in out, out
+
+
+def test_the_cadre_benches_run_small_in_process_and_over_http(bench_env, tmp_path):
+    """bench.cadre and bench.cadre_http on a handful of raters: they set up as the platform and the organiser do,
+    every rater's second copy is refused, and nothing answers an error (the figures are docs/performance.md's)."""
+    _run(bench_env, "bench.cadre", "--raters", "12", "--targets", "3", "--threads", "2")
+    inproc = json.loads((tmp_path / "cadre-latest.json").read_text())
+    assert (inproc["ours"]["accepted"], inproc["ours"]["refused"], inproc["duplicates_accepted"]) == (12, 12, 0)
+    assert inproc["tally"]["scores"] == 12 * 3 * 5
+    _run(bench_env, "bench.cadre_http", "--raters", "8", "--targets", "3", "--clients", "4", "--workers", "1",
+         "--threads", "2")
+    http = json.loads((tmp_path / "cadre-http-latest.json").read_text())
+    assert (http["ours"]["accepted"], http["ours"]["refused"], http["ours"]["errors"]) == (8, 8, 0)
+    assert http["duplicates_accepted"] == 0
+    assert http["bare"]["errors"] == 0
