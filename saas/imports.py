@@ -439,6 +439,9 @@ class ImportKind:
     max_rows: int = MAX_ROWS
     max_bytes: int = MAX_BYTES
     header_rows: int = 10
+    # whether the kernel's import page and API (`/admin/import/modules/<key>`) offer the kind: False for a kind
+    # whose rows need more than the district to land in (a campaign's targets), which keeps its own door
+    door: bool = True
 
 
 KERNEL_KINDS: dict[str, ImportKind] = {}  # the kernel's own kinds (the org tree, staff), registered by their package

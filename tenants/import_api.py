@@ -41,7 +41,7 @@ class ImportFile(Schema):
 
 
 class ImportResult(Schema):
-    kind = ma.fields.String(metadata={"description": "org or staff"})
+    kind = ma.fields.String(metadata={"description": "org, staff or a module's kind"})
     dry_run = ma.fields.Boolean()
     imported = ma.fields.Boolean(metadata={"description": "Whether the rows were written"})
     rows = ma.fields.Integer(metadata={"description": "Data rows in the file"})
@@ -95,6 +95,53 @@ class ImportByKind(MethodView):
             imported = True
         else:
             db.session.rollback()
+        return {"kind": kind, "dry_run": args["dry_run"], "imported": imported, "rows": len(checked.rows),
+                "counts": checked.counts, "ignored_columns": checked.ignored_columns}
+
+
+@import_api.route("/modules/<kind>")
+class ImportModuleKind(MethodView):
+    @import_api.arguments(ImportArgs, location="query")
+    @import_api.arguments(ImportFile, location="files")
+    @import_api.response(200, ImportResult)
+    @import_api.alt_response(422, schema=ErrorSchema,
+                             description="The file or some rows are bad: `errors` lists them by line number")
+    def post(self, args: dict[str, Any], files: dict[str, Any], kind: str) -> dict[str, Any]:
+        """Check (dry run) or import a file of a module's kind (e.g. `business_feedback.supervisors`), as the
+        kernel's import page does: every bad row named, all rows written or none"""
+        from saas import imports as kernel_imports
+        from saas.actors import Refused, ServiceError
+        from tenants.import_views import _context, module_kind
+
+        found = module_kind(kind)
+        upload = files["file"]
+        data = upload.stream.read(found.max_bytes + 1)
+        context = _context(found, (upload.filename or "")[:200])
+        try:
+            checked = kernel_imports.check_file(db.session(), found, context, data)
+        except kernel_imports.ImportFileError as err:
+            db.session.rollback()
+            abort(422, message=err.message, errors={"file": [err.message]})
+        if checked.errors or not checked.rows:
+            db.session.rollback()
+            bad = len({e.line for e in checked.errors})
+            abort(422, message=ngettext("%(num)s row has errors; nothing was imported.",
+                                        "%(num)s rows have errors; nothing was imported.", bad)
+                  if bad else _("The file has no rows to import."),
+                  errors=checked.errors_by_line())
+        imported = False
+        if args["dry_run"]:
+            db.session.rollback()
+        else:
+            try:
+                found.write(db.session(), context, checked)
+            except (ServiceError, Refused) as err:
+                db.session.rollback()
+                message = (" ".join(str(v) for v in err.errors.values()) if isinstance(err, ServiceError)
+                           else err.message)
+                abort(422, message=message)
+            db.session.commit()
+            imported = True
         return {"kind": kind, "dry_run": args["dry_run"], "imported": imported, "rows": len(checked.rows),
                 "counts": checked.counts, "ignored_columns": checked.ignored_columns}
 

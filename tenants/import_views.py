@@ -19,7 +19,7 @@ from flask_babel import lazy_gettext as _l
 from saas import db
 from saas import imports as kernel_imports
 from saas.auth import login_required
-from saas.context import can, role_book
+from saas.context import can, enabled_modules, role_book
 from saas.rendering import render
 from tenants import imports, services
 
@@ -52,6 +52,7 @@ def _page(status: int = 200, **context: Any) -> Any:
     max_bytes, max_rows = _limits()
     context.setdefault("active", None)
     return render("tenants/import.html", block="result", status=status, kinds=_allowed(), titles=TITLES,
+                  module_kinds=module_kinds(),
                   columns=imports.COLUMNS, max_bytes=max_bytes, max_mb=max_bytes // (1024 * 1024), max_rows=max_rows,
                   **context)
 
@@ -75,7 +76,7 @@ def _preview_context(checked: imports.Checked, filename: str, token: str | None)
 @bp.get("")
 @login_required
 def upload() -> Any:
-    if not _allowed():
+    if not _allowed() and not module_kinds():
         abort(403)
     return _page()
 
@@ -157,3 +158,100 @@ def template(kind: str, fmt: str) -> Any:
         body, mimetype = imports.template_xlsx(kind, district_code, role_book()), XLSX_TYPE
     return send_file(io.BytesIO(body), mimetype=mimetype, as_attachment=True,
                      download_name=f"wanggetong-{kind}-template.{fmt}", max_age=0)
+
+
+# --- a module's kinds (saas.imports.ImportKind with `door`): one page for every module, as the API has one route ---
+
+
+def module_kind(key: str) -> kernel_imports.ImportKind:
+    """A module's kind of import offered by the kernel's door: its module switched on, the person allowed; else 404
+    (a kind of a module that is off does not exist for the district) or 403."""
+    kind = kernel_imports.import_kinds(current_app.extensions["saas.modules"]).get(key)
+    if (kind is None or key in kernel_imports.KERNEL_KINDS or not kind.door
+            or key.split(".", 1)[0] not in enabled_modules()):
+        abort(404)
+    if not can(kind.permission):
+        abort(403)
+    return kind
+
+
+def module_kinds() -> list[kernel_imports.ImportKind]:
+    """The module kinds this person may import in this district, for the import page's list."""
+    enabled = enabled_modules()
+    return [k for key, k in kernel_imports.import_kinds(current_app.extensions["saas.modules"]).items()
+            if key not in kernel_imports.KERNEL_KINDS and k.door and key.split(".", 1)[0] in enabled
+            and can(k.permission)]
+
+
+def _module_page(kind: kernel_imports.ImportKind, status: int = 200, **context: Any) -> Any:
+    return render("tenants/module_import.html", block="result" if request.method == "POST" else None,
+                  status=status, kind=kind, max_mb=kind.max_bytes // (1024 * 1024), **context)
+
+
+def _context(kind: kernel_imports.ImportKind, filename: str = "") -> kernel_imports.ImportContext:
+    from saas.actors import Actor
+
+    return kernel_imports.ImportContext(g.tenant, Actor(g.user, role_book(), frozenset(enabled_modules())),
+                                        filename=filename)
+
+
+@bp.get("/modules/<kind>")
+@login_required
+def module_upload(kind: str) -> Any:
+    return _module_page(module_kind(kind))
+
+
+@bp.post("/modules/<kind>/preview")
+@login_required
+def module_preview(kind: str) -> Any:
+    """Check an uploaded file of a module's kind and name every bad row; nothing is written."""
+    found = module_kind(kind)
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        return _module_page(found, 422, file_error=_("Choose a file to upload."))
+    data = upload.stream.read(found.max_bytes + 1)
+    context = _context(found, upload.filename[:200])
+    try:
+        checked, token = kernel_imports.preview(db.session(), found, context, data, directory=staging_dir(),
+                                                secret=current_app.config["SECRET_KEY"], user_id=g.user.id)
+    except kernel_imports.ImportFileError as err:
+        return _module_page(found, 422, file_error=err.message)
+    finally:
+        db.session.rollback()
+    return _module_page(found, 200 if checked.ok and checked.rows else 422, checked=checked, token=token,
+                        filename=context.filename)
+
+
+@bp.post("/modules/<kind>/confirm")
+@login_required
+def module_confirm(kind: str) -> Any:
+    """Check the staged rows again against the district as it is now and write them all, or none."""
+    from saas.actors import Refused, ServiceError
+
+    found = module_kind(kind)
+    context = _context(found)
+    try:
+        checked, summary = kernel_imports.confirm(db.session(), found, context, request.form.get("token", ""),
+                                                  directory=staging_dir(), secret=current_app.config["SECRET_KEY"],
+                                                  user_id=g.user.id)
+    except kernel_imports.ImportExpired:
+        return _module_page(found, 422, file_error=_(
+            "This import has expired or was already used. Upload the file again."))
+    except (ServiceError, Refused) as err:
+        db.session.rollback()
+        message = (" ".join(str(v) for v in err.errors.values()) if isinstance(err, ServiceError) else err.message)
+        return _module_page(found, 422, file_error=message)
+    if summary is None:
+        db.session.rollback()
+        return _module_page(found, 422, checked=checked, filename=context.filename)
+    db.session.commit()
+    return _module_page(found, done=len(checked.rows), filename=context.filename)
+
+
+@bp.post("/modules/<kind>/cancel")
+@login_required
+def module_cancel(kind: str) -> Any:
+    found = module_kind(kind)
+    kernel_imports.discard(staging_dir(), current_app.config["SECRET_KEY"], request.form.get("token", ""),
+                           tenant_id=g.tenant.id, user_id=g.user.id, kind=found.key)
+    return _module_page(found, cancelled=True)

@@ -47,6 +47,12 @@ def _provision(session, tenant):  # type: ignore[no-untyped-def]
     ensure_defaults(session, tenant)
 
 
+def _supervisors_import():  # type: ignore[no-untyped-def]
+    from blueprints.business_feedback.services.roster_import import SUPERVISORS
+
+    return SUPERVISORS
+
+
 def _demo(session, tenant):  # type: ignore[no-untyped-def]
     from blueprints.business_feedback.demo import seed
 
@@ -146,5 +152,6 @@ module = ModuleSpec(
     models="blueprints.business_feedback.models",
     demo=_demo,
     provision=_provision,
+    imports=(_supervisors_import,),
     audit_words=_audit_words,
 )

@@ -133,4 +133,5 @@ def write_rows(session: so.Session, context: ImportContext, checked: Checked) ->
 
 
 TARGETS = ImportKind(KIND, _l("Targets of a rating campaign"), services.MANAGE, COLUMNS, check_rows, write_rows,
-                     row_schema=CadreTargetIn, max_rows=MAX_ROWS, max_bytes=2 * 1024 * 1024, header_rows=5)
+                     row_schema=CadreTargetIn, max_rows=MAX_ROWS, max_bytes=2 * 1024 * 1024, header_rows=5,
+                     door=False)
