@@ -755,8 +755,8 @@ FILLERS: dict[str, Filler] = {
     "until": column("calendar_days.day"),
     # vocabulary, so a request gets past its schema to the look-ups
     "role": fixed("grid_worker"),
-    "kind": lambda _b, _n, endpoint: (["business_feedback.supervisors", "elderly_visits.registry"]
-                                      if "module" in endpoint.lower() else ["community"]),  # a module's import
+    "kind": lambda _b, _n, endpoint: (["business_feedback.supervisors"] if "module" in endpoint.lower()
+                                      else ["community"]),  # a module's kind of import, or a unit's kind
     "action": fixed("org.create"),
     "enabled": fixed(True),
     "is_workday": fixed(True),

@@ -574,6 +574,7 @@ def probe_every_route(app: Flask, *, rls_only: bool = False) -> Run:
 # --- the tests ------------------------------------------------------------------------------------
 
 
+@pytest.mark.timeout(1500)  # every route × every identity × B's values: minutes, more on a loaded machine
 def test_no_route_of_district_b_answers_anyone_of_district_a(app):
     run = probe_every_route(app)
     if run.failures:
