@@ -68,7 +68,7 @@ lint:
 
 # planted faults in the state machine, the tenant filter, auth and the outbox, each against its area's tests;
 # stops planting after MUTANTS_BUDGET seconds and writes the survival rate into docs/testing.md
-MUTANTS_BUDGET ?= 1800
+MUTANTS_BUDGET ?= 3600
 mutants: install-test services
 	$(BIN)/python scripts/mutants.py --budget $(MUTANTS_BUDGET) --write-docs
 

@@ -6,6 +6,7 @@ import csv
 import html
 import io
 import re
+import time
 from typing import Any
 
 import openpyxl
@@ -565,3 +566,19 @@ def test_templates_open_with_openpyxl_and_import_as_they_are(client, factory, te
         client.post("/t/alpha/admin/import/org/confirm", data={"token": token_of(token_page)})
     preview = upload(client, kind, response.data, f"{kind}.csv")
     assert preview.status_code == 200, page_text(preview)
+
+
+def test_a_staged_file_past_its_hour_is_not_confirmed_and_stays_for_the_sweep(tmp_path):
+    owner = {"tenant_id": 1, "user_id": 2, "kind": "org_units"}
+    rows = [(2, {"name": "东城街道"})]
+    token = kernel_imports.stage(tmp_path, "secret", filename="org.csv", raw_rows=rows, **owner)
+    staged = tmp_path / f"{token}.import"
+    fresh = staged.read_bytes()
+    box = kernel_imports._fernet("secret")
+    # the same file as if staged an hour and a minute ago (the encryption's own timestamp is what expires)
+    staged.write_bytes(box.encrypt_at_time(box.decrypt(fresh), int(time.time()) - kernel_imports.STAGE_TTL - 60))
+    assert kernel_imports.claim(tmp_path, "secret", token, **owner) is None
+    assert staged.exists()  # refused, not consumed: an expired file is never imported
+    staged.write_bytes(fresh)
+    assert kernel_imports.claim(tmp_path, "secret", token, **owner) == ("org.csv", rows)  # within the hour
+    assert not staged.exists()

@@ -322,3 +322,24 @@ def test_switching_on_from_the_page_the_api_and_the_cli_provisions_the_same(app,
     page, api, cli = (_categories(factory, t) for t in (by_page, by_api, by_cli))
     assert len(page) == 11
     assert page == api == cli
+
+
+def test_a_module_is_provisioned_on_its_first_switch_on_only(factory):
+    """Switched off and on again, a module keeps what the district made of its defaults: the hook runs once."""
+    from tenants import services
+
+    calls = []
+    spec = ModuleSpec(key="counted", name_zh="计数", name_en="Counted", version="1",
+                      provision=lambda session, tenant: calls.append(tenant.slug))
+    registry = ModuleRegistry([spec])
+    tenant = factory.tenant("delta", "丁区")
+    with factory.as_tenant(tenant) as s:
+        stamped = services.set_module(s, registry, None, "counted", True).provisioned_at
+        s.commit()
+        services.set_module(s, registry, None, "counted", False)
+        s.commit()
+        again = services.set_module(s, registry, None, "counted", True)
+        s.commit()
+        assert again.enabled
+        assert again.provisioned_at == stamped
+    assert calls == ["delta"]

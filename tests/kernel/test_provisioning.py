@@ -288,3 +288,40 @@ def test_a_first_admin_whose_link_expired_sets_a_password_with_a_phone_code(app,
                                                               "password": "jinci-2026", "password2": "jinci-2026"})
     assert done.status_code == 302
     assert client.post("/t/jinci/login", data={"login": "13912340002", "password": "jinci-2026"}).status_code == 302
+
+
+def _opened_link(app, operator):  # type: ignore[no-untyped-def]
+    """A new district's admin who opened their link in a browser (the page to set the password is live)."""
+    token = LINK.search(_create(operator).get_data(as_text=True)).group(2)
+    person = app.test_client()
+    assert person.get(f"/t/yingze/password/{token}").status_code == 302
+    assert person.get("/t/yingze/password/set").status_code == 200
+    return person, _tenant(app, "yingze")
+
+
+def test_a_link_that_expires_while_its_page_is_open_sets_nothing(app, operator, factory):
+    person, tenant = _opened_link(app, operator)
+    with factory.as_tenant(tenant) as s:
+        s.execute(sa.update(PasswordToken).values(expires_at=db.utcnow() - dt.timedelta(minutes=1)))
+        s.commit()
+    assert person.get("/t/yingze/password/set").status_code == 410
+    late = person.post("/t/yingze/password/set", data={"password": "yingze-2026", "password2": "yingze-2026"})
+    assert late.status_code == 410
+    [admin] = _rows(factory, tenant, User)
+    assert admin.password_hash is None
+    [link] = _rows(factory, tenant, PasswordToken)
+    assert link.used_at is None
+
+
+def test_a_link_of_a_deactivated_account_sets_nothing(app, operator, factory):
+    person, tenant = _opened_link(app, operator)
+    with factory.as_tenant(tenant) as s:
+        s.execute(sa.update(User).values(active=False))
+        s.commit()
+    refused = person.post("/t/yingze/password/set", data={"password": "yingze-2026", "password2": "yingze-2026"})
+    assert refused.status_code == 422
+    assert "该账号已停用" in refused.get_data(as_text=True)
+    [admin] = _rows(factory, tenant, User)
+    assert admin.password_hash is None
+    [link] = _rows(factory, tenant, PasswordToken)
+    assert link.used_at is None

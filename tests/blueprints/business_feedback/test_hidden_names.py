@@ -82,3 +82,29 @@ def test_a_shown_name_reaches_the_department(world_a, client, login_as):
         notice = s.scalars(sa.select(Notification).where(Notification.user_id == world_a.users["dept"].id,
                                                          Notification.kind == "business_feedback.assigned")).one()
     assert name in notice.body
+
+
+def test_the_overdue_notice_keeps_a_hidden_name_even_in_a_districts_own_wording(world_a, monkeypatch):
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    from blueprints.business_feedback import jobs
+    from blueprints.business_feedback.services import base
+    from saas.notify import NoticeTemplateOverride
+
+    with world_a.session() as s:  # a district may name any of the notice's fields in its own wording
+        s.add(NoticeTemplateOverride(kind="business_feedback.overdue", locale="zh_CN", title="{{ number }} 督办",
+                                     body="提交人：{{ supervisor }}"))
+        s.commit()
+    hidden, shown = world_a.submit(show_name=False), world_a.submit(show_name=True)
+    monday = dt.datetime(2024, 11, 4, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+    monkeypatch.setattr(items, "utcnow", lambda: monday)
+    monkeypatch.setattr(base, "utcnow", lambda: monday)
+    for item in (hidden, shown):
+        world_a.act("office", item, "accept", department_ids=[world_a.unit_id("d1")], deadline_days=5)
+    with world_a.session() as s:
+        assert jobs.supervise_overdue(world_a.tenant.id, monday + dt.timedelta(days=8)) == 2  # due 11 November
+        s.commit()
+        bodies = {n.title.split()[0]: n.body for n in s.scalars(sa.select(Notification).where(
+            Notification.kind == "business_feedback.overdue", Notification.user_id == world_a.users["dept"].id))}
+    assert bodies == {hidden.number: "提交人：", shown.number: f"提交人：{name_of(world_a, 'sup')}"}

@@ -155,3 +155,32 @@ def test_bad_input_is_a_field_error_and_changes_nothing(world_a):
     with pytest.raises(services.ServiceError):
         world_a.act("office", item, "decline", note="  ")
     assert snapshot(world_a, item) == before
+
+
+def test_only_the_office_records_a_coordination_of_two_departments_while_they_handle_it(world_a):
+    from blueprints.business_feedback.models import Coordination
+
+    data = {"participants": "区市场监管局、区税务局", "outcome": "联合现场办公，限期解决"}
+    both = [world_a.unit_id("d1"), world_a.unit_id("d2")]
+    one = world_a.act("office", world_a.submit(), "accept", department_ids=both[:1])
+    two = world_a.act("office", world_a.submit(), "accept", department_ids=both)
+    done = world_a.act("office", world_a.submit(), "accept", department_ids=both)
+    for who in ("dept", "dept2"):
+        world_a.act(who, done, "answer", answer="已办结")
+    world_a.move(world_a.get(done), "sup:rate office:close")
+
+    def record(who, item):  # type: ignore[no-untyped-def]
+        with world_a.session() as s:
+            row = services.record_coordination(s, world_a.tenant, world_a.actor(s, who), item.id, data)
+            s.commit()
+            return row
+
+    # a department of the item, one department only, a closed item: refused, nothing recorded
+    for who, item, status in (("dept", two, 403), ("office", one, 409), ("office", done, 409)):
+        with pytest.raises(services.Refused) as refused:
+            record(who, item)
+        assert refused.value.status == status, (who, status)
+    record("office", two)
+    with world_a.session() as s:
+        assert [r.item_id for r in s.scalars(sa.select(Coordination))] == [two.id]
+        assert list(s.scalars(sa.select(FeedbackEvent.item_id).where(FeedbackEvent.action == "coordinate"))) == [two.id]

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import sqlalchemy as sa
 
-from blueprints.business_feedback import jobs
+from blueprints.business_feedback import jobs, services
 from blueprints.business_feedback.models import Assignment, FeedbackEvent, Supervision
 from blueprints.business_feedback.services import base, items, supervision
 from saas.notify import Notification
@@ -125,3 +125,53 @@ def test_term_expiry_is_told_to_the_office_once(world_a, monkeypatch):
 def test_levels_follow_the_districts_thresholds(days):
     conf = {"supervise_after_days": days[0], "list_after_days": days[1]}
     assert [supervision.level_for(n, conf) for n in (0, 1, 2, 3, 9, 10, 30)] == [1, 1, 1, 2, 2, 3, 3]
+
+
+def test_an_answer_at_the_deadlines_last_instant_is_on_time_and_one_just_after_is_late(world_a, monkeypatch):
+    item = assigned(world_a, monkeypatch, local(2024, 11, 4, 9, 0), departments=("d1", "d2"))
+    with world_a.session() as s:
+        deadline = s.scalars(sa.select(Assignment.deadline_at).where(Assignment.item_id == item.id)).first()
+    at(monkeypatch, deadline)  # the end of Monday 11 November, to the microsecond
+    world_a.act("dept", item, "answer", answer="按期办结")
+    at(monkeypatch, deadline + dt.timedelta(microseconds=1))
+    world_a.act("dept2", item, "answer", answer="逾期办结")
+    with world_a.session() as s:
+        on_time = dict(s.execute(sa.select(Assignment.department_id, Assignment.answered_on_time)
+                                 .where(Assignment.item_id == item.id)).all())
+    assert on_time == {world_a.unit_id("d1"): True, world_a.unit_id("d2"): False}
+
+
+def test_a_supervisor_dismissed_from_a_later_day_is_not_reminded_of_the_terms_end(world_a):
+    today = world_a.today()
+    world_a.appoint("ending", 9, start=today - dt.timedelta(days=700), end=today + dt.timedelta(days=10))
+    leaving = world_a.appoint("leaving", 11, start=today - dt.timedelta(days=700), end=today + dt.timedelta(days=12))
+    with world_a.session() as s:
+        services.dismiss_supervisor(s, world_a.tenant, world_a.actor(s, "office"), leaving.id,
+                                    {"reason": "工作调动", "on": today + dt.timedelta(days=3)})
+        s.commit()
+    with world_a.session() as s:
+        assert jobs.remind_term_expiry(world_a.tenant.id) == 1
+        s.commit()
+        bodies = list(s.scalars(sa.select(Notification.body).where(
+            Notification.kind == "business_feedback.term_expiring")))
+    assert bodies
+    assert all("alpha监督员9" in b and "alpha监督员11" not in b for b in bodies)
+
+
+def test_a_returned_items_new_round_is_supervised_and_sent_again(world_a, monkeypatch):
+    from saas.notify import ChannelConfig, Delivery
+
+    with world_a.session() as s:  # an SMS gateway: each notice also leaves by the outbox, once per event
+        s.add(ChannelConfig(channel="sms", enabled=True, settings={"url": "http://localhost:9/sms"}))
+        s.commit()
+    item = assigned(world_a, monkeypatch, local(2024, 11, 4, 9, 0))
+    assert supervise(world_a, local(2024, 11, 12, 9, 0)) == 1
+    at(monkeypatch, local(2024, 11, 13, 9, 0))
+    world_a.act("dept", item, "answer", answer="已处理")
+    world_a.act("sup", item, "rate", rating="unsatisfied", note="没有解决")
+    assert supervise(world_a, local(2024, 11, 21, 9, 0)) == 1  # round 1, level 1 again
+    assert len(overdue_notices(world_a, "dept")) == 2
+    with world_a.session() as s:
+        sent = list(s.scalars(sa.select(Delivery.channel).where(Delivery.kind == "business_feedback.overdue",
+                                                                Delivery.user_id == world_a.users["dept"].id)))
+    assert sent == ["sms", "sms"]

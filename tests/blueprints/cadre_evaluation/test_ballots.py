@@ -219,3 +219,17 @@ def test_the_code_line_shows_the_code_on_the_embedded_default_only(app, client, 
         assert f'data-dev-code="{world_a.last_code(PHONE)}"' in shown
     else:
         assert "data-dev-code" not in shown
+
+
+def test_a_receipt_is_known_in_its_own_campaign_only(world_a: World) -> None:
+    first, second = world_a.campaign(targets=1), world_a.campaign(targets=1, name="2024年千人评站所长")
+    for campaign in (first, second):
+        world_a.step(campaign, "open")
+    (t1,) = world_a.targets(first)
+    counted = world_a.vote(first, PHONE, {t1.id: all_levels("fair")}, batch_size=1)
+    waiting = world_a.vote(first, "13900000001", {t1.id: all_levels("fair")}, batch_size=2)
+    with world_a.session() as s:
+        assert services.check_receipt(s, first.id, counted) == "counted"
+        assert services.check_receipt(s, first.id, waiting) == "waiting"
+        assert services.check_receipt(s, second.id, counted) is None
+        assert services.check_receipt(s, second.id, waiting) is None

@@ -471,3 +471,18 @@ def test_seat_codes_and_invitations_made_as_a_pdf_work_when_typed(login_as, worl
     text = pypdf.PdfReader(io.BytesIO(invited.data)).pages[0].extract_text()
     assert "138****0011" in text.replace(" ", "")
     assert "13812340011" not in text.replace(" ", "")
+
+
+
+def test_the_opinions_service_refuses_someone_without_the_right(world_a: World) -> None:
+    from saas.actors import Actor
+    from tenants.models import User
+
+    campaign = world_a.campaign(targets=1)
+    citizen = world_a.factory.user(world_a.tenant, None, name="居民")
+    with world_a.session() as s:
+        plain = Actor(s.scalars(sa.select(User).where(User.id == citizen.id)).one(),
+                      world_a.app.extensions["saas.roles"], frozenset({"cadre_evaluation"}))
+        with pytest.raises(services.Refused) as err:  # refused, not an empty list: every door asks the service
+            channels.opinions_for(s, plain, campaign.id)
+    assert err.value.status == 403

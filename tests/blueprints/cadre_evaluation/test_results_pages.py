@@ -8,14 +8,17 @@ from __future__ import annotations
 import io
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 from openpyxl import load_workbook
 from PIL import Image
 
 from blueprints.cadre_evaluation import services
 from blueprints.cadre_evaluation.models import FollowUpAction, FollowUpDocument, RectificationItem
+from saas.actors import Actor
 from saas.audit import AuditEntry
 from saas.db import statements
+from tenants.models import User
 from tests.blueprints.cadre_evaluation.conftest import World, all_levels
 from tests.plugin import bearer, text_of
 
@@ -279,3 +282,20 @@ def followup_add(s: Any, world: World, target_id: int) -> None:
                         {"kind": "praise", "taken_on": __import__("datetime").date(2026, 1, 2)},
                         [("a.txt", b"note")])
     followup.add_item(s, world.tenant, world.actor(s), target_id, {"source": "opinion", "text": "改进"})
+
+
+def test_closed_results_are_the_organisers_alone_until_published(world_a: World) -> None:
+    campaign, _ts = _closed(world_a)
+    nobody = world_a.factory.user(world_a.tenant, None, name="路人", username="alpha-nobody")
+    with world_a.session() as s:
+        c = services.get_campaign(s, campaign.id)
+        plain = Actor(s.scalars(sa.select(User).where(User.id == nobody.id)).one(),
+                      world_a.app.extensions["saas.roles"], frozenset({"cadre_evaluation"}))
+        for asker in (None, plain):
+            with pytest.raises(services.Refused) as err:
+                services.results_for(s, asker, c)
+            assert err.value.status == 403
+        assert len(services.results_for(s, world_a.actor(s), c)) == 3  # the organiser's, before the publication
+    world_a.step(campaign, "publish")
+    with world_a.session() as s:
+        assert len(services.results_for(s, None, services.get_campaign(s, campaign.id))) == 3

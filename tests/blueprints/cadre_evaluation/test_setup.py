@@ -116,3 +116,33 @@ def test_a_campaign_of_another_district_is_not_found(world_a: World, world_b: Wo
     with world_a.session() as s, pytest.raises(services.Refused) as err:
         services.update_campaign(s, world_a.tenant, world_a.actor(s), campaign.id, {"min_ballots": 1})
     assert err.value.status == 404
+
+
+@pytest.mark.parametrize(("before", "action"), [((), "close"), ((), "followup"), (("announce",), "close"),
+                                                (("announce",), "publish")])
+def test_a_campaign_not_yet_open_cannot_be_closed_or_published(world_a: World, before, action) -> None:
+    campaign = world_a.campaign(targets=1)
+    for step in before:
+        world_a.step(campaign, step)
+    state = world_a.get(campaign).state
+    with world_a.session() as s, pytest.raises(services.Refused) as err:
+        services.transition(s, world_a.tenant, world_a.actor(s), campaign.id, action)
+    assert err.value.status == 409
+    assert world_a.get(campaign).state == state
+
+
+@pytest.mark.parametrize("action", ["announce", "open"])
+def test_only_the_organiser_takes_a_campaigns_steps(world_a: World, action) -> None:
+    from saas.actors import Actor
+    from tenants.models import User
+
+    campaign = world_a.campaign(targets=1)
+    nobody = world_a.factory.user(world_a.tenant, None, name="路人", username="alpha-nobody")
+    with world_a.session() as s:
+        plain = Actor(s.scalars(sa.select(User).where(User.id == nobody.id)).one(),
+                      world_a.app.extensions["saas.roles"], frozenset({"cadre_evaluation"}))
+        with pytest.raises(services.Refused) as err:
+            services.transition(s, world_a.tenant, plain, campaign.id, action)
+        s.commit()
+    assert err.value.status == 403
+    assert world_a.get(campaign).state == "draft"

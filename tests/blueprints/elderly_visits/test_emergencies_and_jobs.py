@@ -183,3 +183,32 @@ def test_switching_the_module_on_writes_the_districts_rules_once(world_a: World)
     with world_a.session() as s:
         row = s.scalars(sa.select(ModuleSwitch).where(ModuleSwitch.module_key == "elderly_visits")).one()
     assert row.settings["alone_days"] == 5
+
+
+def test_a_street_officer_responds_to_emergencies_but_does_not_raise_one(world_a: World) -> None:
+    p = world_a.register()
+    with world_a.session() as s:
+        with pytest.raises(services.Refused) as err:
+            services.raise_emergency(s, world_a.tenant, world_a.actor(s, "street"), p.id,
+                                     {"kind": "fall", "description": ""})
+        s.commit()
+    assert err.value.status == 403
+    with world_a.session() as s:
+        assert s.scalar(sa.select(sa.func.count()).select_from(Emergency)) == 0
+    assert kinds_for(world_a, world_a.users["cadre"].id) == []
+
+
+def test_a_closed_emergency_is_not_closed_again_and_keeps_its_outcome(world_a: World) -> None:
+    e = raise_fall(world_a, world_a.register())
+    with world_a.session() as s:
+        services.close_emergency(s, world_a.actor(s, "cadre"), e.id, {"version": e.version, "outcome": "已住院"})
+        s.commit()
+    with world_a.session() as s:
+        row = s.scalars(sa.select(Emergency).where(Emergency.id == e.id)).one()
+        with pytest.raises(services.Refused) as err:
+            services.close_emergency(s, world_a.actor(s, "cadre"), e.id, {"version": row.version, "outcome": "改写"})
+        s.commit()
+    assert err.value.status == 409
+    with world_a.session() as s:
+        row = s.scalars(sa.select(Emergency).where(Emergency.id == e.id)).one()
+        assert (row.state, row.outcome) == ("closed", "已住院")

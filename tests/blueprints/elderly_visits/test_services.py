@@ -322,3 +322,17 @@ def test_an_elderly_residents_real_id_number_is_accepted_and_a_wrong_one_refused
     assert resident_id("140109194602303" + "1" + "1") is None  # 30 February
     assert resident_id(real[:17]) is None
     assert resident_id(real.lower()) == real
+
+
+def test_a_street_officer_who_sees_a_need_does_not_resolve_it(world_a: World) -> None:
+    p = world_a.register()
+    world_a.visit(p, needs=["repair"], need_note="水龙头漏水")
+    with world_a.session() as s:
+        need = s.scalars(sa.select(Need)).one()
+        with pytest.raises(services.Refused) as err:  # the street sees the resident, but follows up no need
+            services.resolve_need(s, world_a.actor(s, "street"), need.id, "已处理")
+        s.commit()
+    assert err.value.status == 403
+    with world_a.session() as s:
+        need = s.scalars(sa.select(Need)).one()
+        assert (need.state, need.result, need.resolved_by_id) == ("open", "", None)
