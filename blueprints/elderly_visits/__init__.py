@@ -21,6 +21,7 @@ def _audit_words():  # type: ignore[no-untyped-def]
             "elderly_visits.emergency_action": _l("Emergency action recorded"),
             "elderly_visits.emergency_closed": _l("Emergency closed"),
             "elderly_visits.neighbour_report": _l("Emergency reported by a neighbour"),
+            "elderly_visits.emergency_linked": _l("Emergency linked to its resident"),
         },
         objects={"elderly_person": _l("Elderly resident"), "emergency": _l("Emergency")},
     )
@@ -119,7 +120,8 @@ module = ModuleSpec(
         NavEntry("elderly_visits.new_person", _l("Register an elderly resident"), "elderly_visits.manage"),
         NavEntry("elderly_visits.registry_import_page", _l("Import elderly residents"), "elderly_visits.manage"),
     ),
-    public_nav=(NavEntry("elderly_visits.neighbour_emergency", _l("Report an emergency for an elderly neighbour")),),
+    public_nav=(NavEntry("elderly_visits.neighbour_emergency", _l("Report an emergency for an elderly neighbour")),
+                NavEntry("elderly_visits.family", _l("Report an emergency for my relative"))),
     widgets=(Widget("elderly_visits.widget_due", _l("Elderly visits due"), "elderly_visits.view"),),
     jobs=(
         PeriodicJob("escalate_emergencies", "* * * * *", "blueprints.elderly_visits.jobs:escalate_emergencies",
