@@ -75,7 +75,8 @@ def test_a_stranger_signed_in_by_code_has_no_relative_and_may_not_raise(client, 
     # another district's resident, by id, is nobody here
     theirs = world_b.register()
     assert client.post(PAGE, data={"person_id": str(theirs.id), "kind": "fall"}).status_code == 422
-    assert _emergencies(world_a) == [] and _emergencies(world_b) == []
+    assert _emergencies(world_a) == []
+    assert _emergencies(world_b) == []
 
 
 def test_staff_are_not_let_in_by_the_family_door(client, world_a: World, login_as) -> None:

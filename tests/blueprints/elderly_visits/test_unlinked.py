@@ -104,7 +104,8 @@ def test_the_cadre_links_a_candidate_and_the_residents_workers_and_family_hear(c
     assert _notices(world_a, "worker2") == []
     login_as(world_a.users["cadre"])
     page = client.get(f"/t/alpha/elderly_visits/emergencies/{e.id}").get_data(as_text=True)
-    assert f'value="{one.id}"' in page and f'value="{three.id}"' in page
+    assert f'value="{one.id}"' in page
+    assert f'value="{three.id}"' in page
     # searching by name finds the resident of the other grid too
     found = client.get(f"/t/alpha/elderly_visits/emergencies/{e.id}?q=李").get_data(as_text=True)
     assert f'value="{two.id}"' in found
@@ -131,7 +132,8 @@ def test_the_cadre_links_a_candidate_and_the_residents_workers_and_family_hear(c
 
 def test_linking_is_refused_clearly_and_changes_nothing(client, world_a: World, world_b: World) -> None:
     world_a.register(name="王大妈")
-    far = world_a.register("cadre2", name="别的老人", grid_code=world_a.code("g3"), worker_id=world_a.users["worker3"].id)
+    far = world_a.register("cadre2", name="别的老人", grid_code=world_a.code("g3"),
+                           worker_id=world_a.users["worker3"].id)
     other = world_b.register()
     e = unlinked(world_a)
     cadre = bearer(world_a.factory.token(world_a.users["cadre"]))
