@@ -22,6 +22,7 @@ def _audit_words():  # type: ignore[no-untyped-def]
             "elderly_visits.emergency_closed": _l("Emergency closed"),
             "elderly_visits.neighbour_report": _l("Emergency reported by a neighbour"),
             "elderly_visits.emergency_linked": _l("Emergency linked to its resident"),
+            "elderly_visits.visit_photo": _l("Photo added to a visit"),
         },
         objects={"elderly_person": _l("Elderly resident"), "emergency": _l("Emergency")},
     )
@@ -110,6 +111,7 @@ module = ModuleSpec(
         Setting("default_months", _l("Months between visits for everyone else"), int, 1, min=1, max=12),
         Setting("grace_days", _l("Days an overdue visit waits before the community is told"), int, 3, min=0,
                 max=30),
+        Setting("photo_max_mb", _l("Largest photo of a visit, in MB"), int, 8, min=1, max=20),
         Setting("ack_minutes", _l("Minutes before an emergency nobody took on goes to the street"), int, 10,
                 min=1, max=120),
     ),

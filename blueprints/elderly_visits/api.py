@@ -86,7 +86,8 @@ class ElderlyVisits(MethodView):
         visits = services.visits_of(session, person.id)
         names = services.user_names(session, [v.visitor_id for v in visits])
         cases = {n.visit_id: n.case_number for n in services.needs_of(session, person.id) if n.case_number}
-        return {"items": [services.visit_out(v, names, cases) for v in visits]}
+        photos = services.photographed(session, [v.id for v in visits])
+        return {"items": [services.visit_out(v, names, cases, photos) for v in visits]}
 
     @blp.arguments(VisitIn)
     @blp.response(201, VisitOut)
@@ -340,4 +341,4 @@ class RegistryImport(MethodView):
         return {"dry_run": False, **summary}
 
 
-from blueprints.elderly_visits import family_api  # noqa: E402,F401 - its operations join this blueprint
+from blueprints.elderly_visits import family_api, photo_api  # noqa: E402,F401 - their operations join this blueprint

@@ -234,3 +234,27 @@ class JobMark(TenantScoped, Base):
 
     key: so.Mapped[str] = so.mapped_column(sa.String(80))
     at: so.Mapped[dt.datetime] = so.mapped_column(default=utcnow)
+
+
+class VisitPhoto(TenantScoped, Base):
+    """A visit's photo (optional, one per visit), read by the kernel's `saas.pictures`: re-encoded, without its
+    metadata; seen by those who see the visit."""
+
+    __tablename__ = "elderly_visits_visit_photos"
+    __table_args__ = (
+        sa.UniqueConstraint("tenant_id", "visit_id"),
+        sa.ForeignKeyConstraint(["tenant_id", "visit_id"], ["elderly_visits_visits.tenant_id",
+                                                            "elderly_visits_visits.id"]),
+        _users_fk("uploaded_by_id"),
+    )
+
+    visit_id: so.Mapped[int]
+    content_type: so.Mapped[str] = so.mapped_column(sa.String(32), default="image/jpeg")
+    width: so.Mapped[int] = so.mapped_column(sa.Integer)
+    height: so.Mapped[int] = so.mapped_column(sa.Integer)
+    size: so.Mapped[int] = so.mapped_column(sa.Integer)
+    uploaded_by_id: so.Mapped[int | None]
+    created_at: so.Mapped[dt.datetime] = so.mapped_column(default=utcnow)
+    # the bytes stay in the database, so every web process serves them (the app keeps no files of its own)
+    data: so.Mapped[bytes] = so.mapped_column(sa.LargeBinary, deferred=True)
+    thumb: so.Mapped[bytes] = so.mapped_column(sa.LargeBinary, deferred=True)

@@ -157,6 +157,7 @@ class VisitOut(Schema):
     notes = ma.fields.String()
     duration_min = ma.fields.Integer(allow_none=True)
     case_number = ma.fields.String(allow_none=True)
+    has_photo = ma.fields.Boolean(metadata={"description": "A photo is at GET /visits/{visit_id}/photo"})
 
 
 class ActionOut(Schema):

@@ -35,12 +35,14 @@ from blueprints.elderly_visits.models import (
     EmergencyContact,
     Need,
     Visit,
+    VisitPhoto,
 )
 from saas import audit
 from saas.actors import Actor, Refused, ServiceError
 from saas.db import utcnow
 from saas.modules import module_settings
 from saas.notify import Recipients, notify
+from saas.pictures import Picture, Upload, check_uploads
 from saas.schemas import mask_id_number, mask_phone
 from saas.workdays import local_date, zone
 from tenants.models import ModuleSwitch, OrgUnit, RoleGrant, Tenant, User
@@ -326,9 +328,11 @@ def list_people(session: so.Session, tenant: Tenant, actor: Actor, *, due: str =
 # --- visits -------------------------------------------------------------------------------------------------
 
 
-def log_visit(session: so.Session, tenant: Tenant, actor: Actor, person_id: int, data: dict[str, Any]) -> Visit:
-    """Log a visit. The same `client_key` sent again (a phone back online, a double tap) returns the visit
-    already kept and changes nothing; a need becomes a grid case when asked and grid cases is on."""
+def log_visit(session: so.Session, tenant: Tenant, actor: Actor, person_id: int, data: dict[str, Any],
+              uploads: Iterable[Upload] = ()) -> Visit:
+    """Log a visit, with an optional photo. The same `client_key` sent again (a phone back online, a double tap)
+    returns the visit already kept and changes nothing; a need becomes a grid case when asked and grid cases is
+    on."""
     key = data.get("client_key")
     if key:
         done = session.scalars(sa.select(Visit).where(Visit.client_key == key)).first()
@@ -351,6 +355,7 @@ def log_visit(session: so.Session, tenant: Tenant, actor: Actor, person_id: int,
         raise ServiceError({"visited_at": _("A visit can be logged up to 30 days after it took place.")})
     if data.get("make_case") and not data.get("needs"):
         raise ServiceError({"needs": _("Tick the need the grid case is about.")})
+    pictures = _visit_pictures(session, uploads)
     visit = Visit(person_id=person.id, visitor_id=actor.id, planned_on=person.next_visit_on, visited_at=at,
                   kind=data["kind"], health=data["health"], mood=data["mood"], needs=sorted(set(data["needs"])),
                   risks=sorted(set(data["risks"])), notes=data.get("notes", ""),
@@ -379,9 +384,12 @@ def log_visit(session: so.Session, tenant: Tenant, actor: Actor, person_id: int,
     for kind in visit.needs:
         session.add(Need(person_id=person.id, visit_id=visit.id, kind=kind, note=data.get("need_note", ""),
                          case_number=case_number))
+    for picture in pictures:
+        session.add(_photo_row(visit, picture, actor))
     audit.record(session, actor, "elderly_visits.visit", "elderly_person", person.id,
                  after={"visit": str(visit.id), "kind": visit.kind, "needs": visit.needs,
-                        **({"case": case_number} if case_number else {})}, module=MODULE)
+                        **({"case": case_number} if case_number else {}), **({"photo": True} if pictures else {})},
+                 module=MODULE)
     session.flush()
     return visit
 
@@ -412,17 +420,87 @@ def _open_case(session: so.Session, tenant: Tenant, actor: Actor, person: Elderl
     return case.number
 
 
+# --- a visit's photo (the reading of an upload is the kernel's: saas.pictures) ------------------------------
+
+
+def _visit_pictures(session: so.Session, uploads: Iterable[Upload]) -> list[Picture]:
+    """The visit's photo read and checked, or a refusal naming the field; one photo a visit."""
+    files = [u for u in uploads if u.filename or u.data]
+    if not files:
+        return []
+    if len(files) > 1:
+        raise ServiceError({"photo": _("One photo a visit.")})
+    try:
+        return check_uploads(files, settings(session)["photo_max_mb"] * 1024 * 1024)
+    except ServiceError as err:
+        raise ServiceError({"photo": " ".join(str(v) for v in err.errors.values())}) from None
+
+
+def _photo_row(visit: Visit, picture: Picture, actor: Actor) -> VisitPhoto:
+    return VisitPhoto(visit_id=visit.id, content_type="image/jpeg", width=picture.width, height=picture.height,
+                      size=len(picture.data), data=picture.data, thumb=picture.thumb, uploaded_by_id=actor.id)
+
+
+def _visible_visit(session: so.Session, actor: Actor, visit_id: int) -> tuple[Visit, ElderlyPerson]:
+    """A visit of a resident one sees; one 404 for a missing visit and someone else's."""
+    visit = session.scalars(sa.select(Visit).where(Visit.id == visit_id)).first()
+    if visit is None:
+        raise Refused(_("No such visit, or not in your area."), 404)
+    try:
+        return visit, get_person(session, actor, visit.person_id)
+    except Refused:
+        raise Refused(_("No such visit, or not in your area."), 404) from None
+
+
+def add_visit_photo(session: so.Session, actor: Actor, visit_id: int, uploads: Iterable[Upload]) -> VisitPhoto:
+    """The photo of a visit logged without one (the API sends it apart): by the visitor or the resident's
+    workers; a visit keeps one photo."""
+    visit, person = _visible_visit(session, actor, visit_id)
+    if actor.id != visit.visitor_id and not may_visit(actor, person, unit_by_id(session, person.grid_id)):
+        raise Refused(_("Only the resident's grid workers log their visits."), 403)
+    if session.scalars(sa.select(VisitPhoto.id).where(VisitPhoto.visit_id == visit.id)).first() is not None:
+        raise Refused(_("This visit already has its photo."), 409)
+    pictures = _visit_pictures(session, uploads)
+    if not pictures:
+        raise ServiceError({"photo": _("Choose a photo.")})
+    row = _photo_row(visit, pictures[0], actor)
+    session.add(row)
+    session.flush()
+    audit.record(session, actor, "elderly_visits.visit_photo", "elderly_person", person.id,
+                 after={"visit": str(visit.id)}, module=MODULE)
+    return row
+
+
+def visit_photo(session: so.Session, actor: Actor, visit_id: int) -> VisitPhoto:
+    """A visit's photo, for those who see the visit (the resident's area, or their own assigned resident)."""
+    visit, _person = _visible_visit(session, actor, visit_id)
+    photo = session.scalars(sa.select(VisitPhoto).where(VisitPhoto.visit_id == visit.id)
+                            .options(so.undefer(VisitPhoto.data), so.undefer(VisitPhoto.thumb))).first()
+    if photo is None:
+        raise Refused(_("This visit has no photo."), 404)
+    return photo
+
+
+def photographed(session: so.Session, visit_ids: Iterable[int]) -> set[int]:
+    """Which of these visits have a photo."""
+    wanted = list(visit_ids)
+    if not wanted:
+        return set()
+    return set(session.scalars(sa.select(VisitPhoto.visit_id).where(VisitPhoto.visit_id.in_(wanted))))
+
+
 def visits_of(session: so.Session, person_id: int, limit: int = 50) -> list[Visit]:
     return list(session.scalars(sa.select(Visit).where(Visit.person_id == person_id)
                                 .order_by(Visit.visited_at.desc(), Visit.id.desc()).limit(limit)))
 
 
-def visit_out(visit: Visit, names: dict[int, str], cases: dict[int, str | None] | None = None) -> dict[str, Any]:
+def visit_out(visit: Visit, names: dict[int, str], cases: dict[int, str | None] | None = None,
+              photos: set[int] | None = None) -> dict[str, Any]:
     return {"id": str(visit.id), "person_id": str(visit.person_id), "visitor": names.get(visit.visitor_id, ""),
             "kind": visit.kind, "visited_at": visit.visited_at, "planned_on": visit.planned_on,
             "health": visit.health, "mood": visit.mood, "needs": visit.needs, "risks": visit.risks,
             "notes": visit.notes, "duration_min": visit.duration_min,
-            "case_number": (cases or {}).get(visit.id)}
+            "case_number": (cases or {}).get(visit.id), "has_photo": visit.id in (photos or set())}
 
 
 def needs_of(session: so.Session, person_id: int) -> list[Need]:

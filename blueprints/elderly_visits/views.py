@@ -7,7 +7,7 @@ import uuid
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Blueprint, flash, g, redirect, request, url_for
+from flask import Blueprint, flash, g, make_response, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_smorest import abort
 from werkzeug.datastructures import MultiDict
@@ -17,6 +17,7 @@ from blueprints.elderly_visits.schemas import ActionIn, EmergencyIn, LinkIn, Lis
 from blueprints.elderly_visits.web import actor
 from saas import db
 from saas.auth import require
+from saas.pictures import request_uploads
 from saas.rendering import render
 from saas.schemas import load_form
 from tenants.models import OrgUnit
@@ -148,7 +149,9 @@ def person(person_id: int) -> Any:
     grid = services.unit_by_id(session, found.grid_id)
     # the view of sensitive fields is in the audit log: it commits with the page
     db.session.commit()
-    return render("elderly_visits/person.html", p=out, visits=[services.visit_out(v, names, cases) for v in visits],
+    photos = services.photographed(session, [v.id for v in visits])
+    return render("elderly_visits/person.html", p=out,
+                  visits=[services.visit_out(v, names, cases, photos) for v in visits],
                   needs=needs, emergencies=emergencies, may_visit=services.may_visit(me, found, grid),
                   **_labels())
 
@@ -175,7 +178,7 @@ def visit(person_id: int) -> Any:
         data, errors = load_form(VisitIn(), raw)
         if data is not None:
             try:
-                done = services.log_visit(session, g.tenant, actor(), person_id, data)
+                done = services.log_visit(session, g.tenant, actor(), person_id, data, request_uploads("photo"))
             except services.ServiceError as err:
                 db.session.rollback()
                 errors = _errors(err)
@@ -192,6 +195,21 @@ def visit(person_id: int) -> Any:
                   client_key=request.form.get("client_key") or uuid.uuid4().hex,
                   grid_cases_on="grid_cases" in actor().enabled, ticked_needs=request.form.getlist("needs"),
                   ticked_risks=request.form.getlist("risks"), status=422 if errors else 200, **_labels())
+
+
+@bp.get("/visits/<int:visit_id>/photo")
+@require("elderly_visits.view")
+def visit_photo(visit_id: int) -> Any:
+    """A visit's photo (`size=thumb` for the small one), for those who see the visit."""
+    try:
+        photo = services.visit_photo(db.session(), actor(), visit_id)
+    except services.Refused as err:
+        return refuse(err)
+    response = make_response(photo.thumb if request.args.get("size") == "thumb" else photo.data)
+    response.headers["Content-Type"] = photo.content_type
+    response.headers["Cache-Control"] = "private, max-age=3600"
+    response.headers["Content-Disposition"] = "inline"
+    return response
 
 
 @bp.post("/needs/<int:need_id>/resolve")
