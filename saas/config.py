@@ -64,6 +64,9 @@ def from_env() -> dict[str, Any]:
         "LOGIN_ADDRESS_RATE_LIMIT": os.environ.get("LOGIN_ADDRESS_RATE_LIMIT", "300 per minute"),
         "PHONE_CODE_RATE_LIMIT": os.environ.get("PHONE_CODE_RATE_LIMIT", "1 per minute;5 per hour"),
         "PHONE_CODE_ADDRESS_RATE_LIMIT": os.environ.get("PHONE_CODE_ADDRESS_RATE_LIMIT", "60 per minute;600 per hour"),
+        # a neighbour's emergency report (elderly visits): per grid named, and per reporting phone
+        "NEIGHBOUR_GRID_RATE_LIMIT": os.environ.get("NEIGHBOUR_GRID_RATE_LIMIT", "10 per minute;60 per hour"),
+        "NEIGHBOUR_PHONE_RATE_LIMIT": os.environ.get("NEIGHBOUR_PHONE_RATE_LIMIT", "3 per 10 minutes;10 per day"),
         # submissions into one ballot box (a rating campaign), from every phone and address together
         "BALLOT_BOX_RATE_LIMIT": os.environ.get("BALLOT_BOX_RATE_LIMIT", "50 per second;20000 per hour"),
         "API_TITLE": "Wanggetong API",

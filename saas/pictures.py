@@ -109,6 +109,15 @@ def read_picture(data: bytes, max_bytes: int) -> Picture:
     return Picture(full, thumb, width, height)
 
 
+def request_uploads(field: str) -> list[Upload]:
+    """The files of the current request's multipart field, read once; more than any service accepts are cut off
+    here (the service then says how many it takes)."""
+    from flask import request
+
+    files = [f for f in request.files.getlist(field) if f and (f.filename or f.content_length)]
+    return [Upload(f.filename or "", f.read()) for f in files[: MAX_PHOTOS + 1]]
+
+
 def check_uploads(uploads: Iterable[Upload], max_bytes: int, already: int = 0) -> list[Picture]:
     """Every upload read, or one ServiceError naming the first bad file (then none is kept).
 

@@ -21,6 +21,8 @@ def _audit_words():  # type: ignore[no-untyped-def]
             "elderly_visits.emergency_action": _l("Emergency action recorded"),
             "elderly_visits.emergency_closed": _l("Emergency closed"),
             "elderly_visits.neighbour_report": _l("Emergency reported by a neighbour"),
+            "elderly_visits.emergency_linked": _l("Emergency linked to its resident"),
+            "elderly_visits.visit_photo": _l("Photo added to a visit"),
         },
         objects={"elderly_person": _l("Elderly resident"), "emergency": _l("Emergency")},
     )
@@ -109,6 +111,7 @@ module = ModuleSpec(
         Setting("default_months", _l("Months between visits for everyone else"), int, 1, min=1, max=12),
         Setting("grace_days", _l("Days an overdue visit waits before the community is told"), int, 3, min=0,
                 max=30),
+        Setting("photo_max_mb", _l("Largest photo of a visit, in MB"), int, 8, min=1, max=20),
         Setting("ack_minutes", _l("Minutes before an emergency nobody took on goes to the street"), int, 10,
                 min=1, max=120),
     ),
@@ -119,7 +122,8 @@ module = ModuleSpec(
         NavEntry("elderly_visits.new_person", _l("Register an elderly resident"), "elderly_visits.manage"),
         NavEntry("elderly_visits.registry_import_page", _l("Import elderly residents"), "elderly_visits.manage"),
     ),
-    public_nav=(NavEntry("elderly_visits.neighbour_emergency", _l("Report an emergency for an elderly neighbour")),),
+    public_nav=(NavEntry("elderly_visits.neighbour_emergency", _l("Report an emergency for an elderly neighbour")),
+                NavEntry("elderly_visits.family", _l("Report an emergency for my relative"))),
     widgets=(Widget("elderly_visits.widget_due", _l("Elderly visits due"), "elderly_visits.view"),),
     jobs=(
         PeriodicJob("escalate_emergencies", "* * * * *", "blueprints.elderly_visits.jobs:escalate_emergencies",

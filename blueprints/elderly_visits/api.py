@@ -18,6 +18,7 @@ from blueprints.elderly_visits.schemas import (
     ActionIn,
     EmergencyIn,
     EmergencyOut,
+    LinkIn,
     ListFilter,
     PersonIn,
     PersonOut,
@@ -85,7 +86,8 @@ class ElderlyVisits(MethodView):
         visits = services.visits_of(session, person.id)
         names = services.user_names(session, [v.visitor_id for v in visits])
         cases = {n.visit_id: n.case_number for n in services.needs_of(session, person.id) if n.case_number}
-        return {"items": [services.visit_out(v, names, cases) for v in visits]}
+        photos = services.photographed(session, [v.id for v in visits])
+        return {"items": [services.visit_out(v, names, cases, photos) for v in visits]}
 
     @blp.arguments(VisitIn)
     @blp.response(201, VisitOut)
@@ -111,12 +113,16 @@ class EmergencyFilter(Schema):
         unknown = ma.EXCLUDE
 
     open = ma.fields.Boolean(load_default=True)
+    unlinked = ma.fields.Boolean(load_default=False, metadata={
+        "description": "Only the reports nobody on the registry matched, waiting for a cadre to link the resident"})
 
 
-def _emergencies_out(rows: list[Any]) -> list[dict[str, Any]]:
+def _emergencies_out(rows: list[Any], *, detail: bool = False) -> list[dict[str, Any]]:
     session = db.session()
     actions = services.actions_of(session, [e.id for e, _p in rows])
-    return [services.emergency_out(session, e, p, actions[e.id]) for e, p in rows]
+    units = services.unit_map(session, [e.grid_id for e, _p in rows])
+    return [services.emergency_out(session, actor(), e, p, actions[e.id], units=units, detail=detail)
+            for e, p in rows]
 
 
 @blp.route("/emergencies")
@@ -126,7 +132,8 @@ class Emergencies(MethodView):
     @require("elderly_visits.view")
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
         """Emergencies of the residents one sees, newest first (open ones only unless `open=false`)"""
-        return {"items": _emergencies_out(services.list_emergencies(db.session(), actor(), open_only=args["open"]))}
+        return {"items": _emergencies_out(services.list_emergencies(db.session(), actor(), open_only=args["open"],
+                                                                    unlinked=args["unlinked"]))}
 
 
 @blp.route("/people/<int:person_id>/emergencies")
@@ -139,13 +146,13 @@ class PersonEmergencies(MethodView):
         with answering():
             emergency = services.raise_emergency(db.session(), g.tenant, actor(), person_id, data)
             person = services.get_person(db.session(), actor(), person_id)
-            out = services.emergency_out(db.session(), emergency, person, [])
+            out = services.emergency_out(db.session(), actor(), emergency, person, [])
         return out
 
 
-def _one(emergency_id: int) -> dict[str, Any]:
+def _one(emergency_id: int, *, detail: bool = False) -> dict[str, Any]:
     emergency, person = services.get_emergency(db.session(), actor(), emergency_id)
-    return _emergencies_out([(emergency, person)])[0]
+    return _emergencies_out([(emergency, person)], detail=detail)[0]
 
 
 @blp.route("/emergencies/<int:emergency_id>")
@@ -153,9 +160,10 @@ class EmergencyById(MethodView):
     @blp.response(200, EmergencyOut)
     @require("elderly_visits.view")
     def get(self, emergency_id: int) -> dict[str, Any]:
-        """One emergency with what was done"""
-        with answering(commit=False):
-            return _one(emergency_id)
+        """One emergency with what was done; the reporter's phone in full only for those who may read it (logged)"""
+        with answering():
+            out = _one(emergency_id, detail=True)
+        return out
 
 
 @blp.route("/emergencies/<int:emergency_id>/ack")
@@ -167,6 +175,20 @@ class EmergencyAck(MethodView):
         """Take the emergency on (409 when someone else did just now)"""
         with answering():
             services.acknowledge_emergency(db.session(), actor(), emergency_id, data["version"])
+            out = _one(emergency_id)
+        return out
+
+
+@blp.route("/emergencies/<int:emergency_id>/link")
+class EmergencyLink(MethodView):
+    @blp.arguments(LinkIn)
+    @blp.response(200, EmergencyOut)
+    @blp.alt_response(409, response="CONFLICT", description="Already linked, or someone acted on it just now")
+    @require("elderly_visits.respond")
+    def post(self, data: dict[str, Any], emergency_id: int) -> dict[str, Any]:
+        """Link a report nobody on the registry matched to its resident; their workers and family are told"""
+        with answering():
+            services.link_emergency(db.session(), g.tenant, actor(), emergency_id, data)
             out = _one(emergency_id)
         return out
 
@@ -317,3 +339,6 @@ class RegistryImport(MethodView):
         with answering():
             summary = registry_import.write_rows(db.session(), context, checked)
         return {"dry_run": False, **summary}
+
+
+from blueprints.elderly_visits import family_api, photo_api  # noqa: E402,F401 - their operations join this blueprint

@@ -22,6 +22,7 @@ from blueprints.elderly_visits.models import ElderlyPerson, Emergency, Need, Vis
 from blueprints.elderly_visits.services import (
     add_months,
     emergency_labels,
+    emergency_scope,
     need_labels,
     scope,
     today_in,
@@ -113,7 +114,8 @@ def dashboard(session: so.Session, tenant: Tenant, actor: Actor, month: str | No
         .group_by(Need.kind)).all()
     emergency_rows = session.execute(
         sa.select(Emergency.kind, Emergency.raised_at, Emergency.acknowledged_at, Emergency.escalated_at)
-        .where(Emergency.person_id.in_(people), Emergency.raised_at >= start, Emergency.raised_at < end)).all()
+        # every emergency one sees, a neighbour's report not linked to a resident yet included
+        .where(emergency_scope(actor), Emergency.raised_at >= start, Emergency.raised_at < end)).all()
     units = unit_map(session, [r[0] for r in rows] + [r[1] for r in rows] + [p.grid_id for p in overdue_people])
     names = user_names(session, [r[0] for r in per_worker] + [p.worker_id for p in overdue_people])
 

@@ -17,7 +17,9 @@ from blueprints.elderly_visits.models import ElderlyPerson, Emergency, JobMark, 
 from blueprints.elderly_visits.services import (
     MODULE,
     emergency_labels,
+    emergency_name,
     emergency_url,
+    notice_text,
     settings,
     today_in,
     unit_map,
@@ -72,7 +74,7 @@ def escalate_emergencies(tenant_id: int, now: dt.datetime | None = None) -> int:
         return 0
     units = unit_map(session, [e.community_id for e in emergencies])
     people = {p.id: p for p in session.scalars(sa.select(ElderlyPerson).where(
-        ElderlyPerson.id.in_({e.person_id for e in emergencies})))}
+        ElderlyPerson.id.in_({e.person_id for e in emergencies if e.person_id is not None})))}
     labels = dict(emergency_labels())
     for emergency in emergencies:
         community = units.get(emergency.community_id or 0)
@@ -82,12 +84,13 @@ def escalate_emergencies(tenant_id: int, now: dt.datetime | None = None) -> int:
         if not to:
             to = _holders(("district_admin",), {u for u in session.scalars(
                 sa.select(OrgUnit.id).where(OrgUnit.kind == "district"))})
-        person = people[emergency.person_id]
+        # an emergency nobody linked to a resident yet escalates all the same, under the name the reporter wrote
+        name = emergency_name(emergency, people.get(emergency.person_id or 0))
         emergency.escalated_at = now
         if to:
             notify(session, Recipients(user_ids=tuple(dict.fromkeys(to))), "elderly_visits.emergency_unanswered",
-                   {"name": person.name, "kind": str(labels[emergency.kind]), "minutes": minutes,
-                    "description": emergency.description},
+                   {"name": name, "kind": str(labels[emergency.kind]), "minutes": minutes,
+                    "description": notice_text(emergency)},
                    url=emergency_url(tenant, emergency), module=MODULE, tenant=tenant, urgent=True,
                    event_key=f"emergency:{emergency.id}:unanswered")
     session.flush()

@@ -24,6 +24,7 @@ NEEDS = ("shopping", "repair", "medical", "company", "policy")
 RISKS = ("fall", "fire", "gas", "health", "alone_long", "fraud")
 EMERGENCY_KINDS = ("fall", "illness", "no_answer", "missing", "other")
 EMERGENCY_STATES = ("raised", "acknowledged", "closed")
+EMERGENCY_SOURCES = ("worker", "neighbour", "family")
 ACTION_KINDS = ("called_120", "family_told", "accompanied", "arrived", "other")
 NEED_STATES = ("open", "resolved")
 
@@ -159,24 +160,39 @@ class Need(TenantScoped, Base):
 
 
 class Emergency(TenantScoped, Base):
-    """An emergency (a fall, an illness, no answer at the door): raised, acknowledged, closed with an outcome."""
+    """An emergency (a fall, an illness, no answer at the door): raised, acknowledged, closed with an outcome.
+
+    A neighbour's report that names nobody on the registry, or several, is an emergency all the same, without a
+    resident (`person_id` None) until the community's cadre links it: what the neighbour wrote stays in
+    `reported_name` and `reported_place`, the residents it could be in `candidate_ids`. The reporter's phone
+    (a neighbour's, a family member's) is sensitive, like the residents' contacts.
+    """
 
     __tablename__ = "elderly_visits_emergencies"
     __table_args__ = (
         _people_fk(), _units_fk("grid_id"), _units_fk("community_id"),
         _users_fk("raised_by_id"), _users_fk("acknowledged_by_id"), _users_fk("closed_by_id"),
+        _users_fk("linked_by_id"),
         sa.CheckConstraint(_in("kind", EMERGENCY_KINDS), name="kind"),
         sa.CheckConstraint(_in("state", EMERGENCY_STATES), name="state"),
+        sa.CheckConstraint(_in("source", EMERGENCY_SOURCES), name="source"),
         # the escalation job: raised and not acknowledged, oldest first
         sa.Index("ix_elderly_visits_emergencies_state", "tenant_id", "state", "raised_at"),
     )
 
-    person_id: so.Mapped[int]
+    person_id: so.Mapped[int | None]  # None: a report nobody on the registry matched, until a cadre links it
     grid_id: so.Mapped[int]
     community_id: so.Mapped[int | None]
     kind: so.Mapped[str] = so.mapped_column(sa.String(12))
     description: so.Mapped[str] = so.mapped_column(sa.String(1000), default="")
     state: so.Mapped[str] = so.mapped_column(sa.String(14), default="raised")
+    source: so.Mapped[str] = so.mapped_column(sa.String(10), default="worker", server_default="worker")
+    reported_name: so.Mapped[str] = so.mapped_column(sa.String(40), default="", server_default="")
+    reported_place: so.Mapped[str] = so.mapped_column(sa.String(100), default="", server_default="")
+    candidate_ids: so.Mapped[list[str]] = so.mapped_column(sa.JSON, default=list)
+    reporter_phone: so.Mapped[str | None] = so.mapped_column(sa.String(20))  # sensitive
+    linked_at: so.Mapped[dt.datetime | None]
+    linked_by_id: so.Mapped[int | None]
     raised_by_id: so.Mapped[int | None]
     raised_at: so.Mapped[dt.datetime] = so.mapped_column(default=utcnow)
     acknowledged_at: so.Mapped[dt.datetime | None]
@@ -218,3 +234,27 @@ class JobMark(TenantScoped, Base):
 
     key: so.Mapped[str] = so.mapped_column(sa.String(80))
     at: so.Mapped[dt.datetime] = so.mapped_column(default=utcnow)
+
+
+class VisitPhoto(TenantScoped, Base):
+    """A visit's photo (optional, one per visit), read by the kernel's `saas.pictures`: re-encoded, without its
+    metadata; seen by those who see the visit."""
+
+    __tablename__ = "elderly_visits_visit_photos"
+    __table_args__ = (
+        sa.UniqueConstraint("tenant_id", "visit_id"),
+        sa.ForeignKeyConstraint(["tenant_id", "visit_id"], ["elderly_visits_visits.tenant_id",
+                                                            "elderly_visits_visits.id"]),
+        _users_fk("uploaded_by_id"),
+    )
+
+    visit_id: so.Mapped[int]
+    content_type: so.Mapped[str] = so.mapped_column(sa.String(32), default="image/jpeg")
+    width: so.Mapped[int] = so.mapped_column(sa.Integer)
+    height: so.Mapped[int] = so.mapped_column(sa.Integer)
+    size: so.Mapped[int] = so.mapped_column(sa.Integer)
+    uploaded_by_id: so.Mapped[int | None]
+    created_at: so.Mapped[dt.datetime] = so.mapped_column(default=utcnow)
+    # the bytes stay in the database, so every web process serves them (the app keeps no files of its own)
+    data: so.Mapped[bytes] = so.mapped_column(sa.LargeBinary, deferred=True)
+    thumb: so.Mapped[bytes] = so.mapped_column(sa.LargeBinary, deferred=True)

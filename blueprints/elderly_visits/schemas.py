@@ -84,6 +84,15 @@ class EmergencyIn(Schema):
     description = Text(load_default="", max_length=1000)
 
 
+class FamilyEmergencyIn(EmergencyIn):
+    person_id = Id(required=True, metadata={"description": "The relative's id (one of `/family/relatives`)"})
+
+
+class LinkIn(Schema):
+    person_id = Id(required=True, metadata={"description": "The resident the emergency is about"})
+    version = ma.fields.Integer(required=True, strict=False)
+
+
 class ActionIn(Schema):
     kind = ma.fields.String(required=True, validate=ma.validate.OneOf(ACTION_KINDS))
     note = Text(load_default="", max_length=500)
@@ -148,6 +157,7 @@ class VisitOut(Schema):
     notes = ma.fields.String()
     duration_min = ma.fields.Integer(allow_none=True)
     case_number = ma.fields.String(allow_none=True)
+    has_photo = ma.fields.Boolean(metadata={"description": "A photo is at GET /visits/{visit_id}/photo"})
 
 
 class ActionOut(Schema):
@@ -159,8 +169,18 @@ class ActionOut(Schema):
 
 class EmergencyOut(Schema):
     id = ma.fields.String()
-    person_id = ma.fields.String()
-    person = ma.fields.String()
+    person_id = ma.fields.String(allow_none=True, metadata={
+        "description": "The resident, or null for a report nobody on the registry matched (until a cadre links it)"})
+    person = ma.fields.String(metadata={"description": "The resident's name, or the name the reporter wrote"})
+    linked = ma.fields.Boolean()
+    source = ma.fields.String(metadata={"description": "Who raised it: worker, neighbour or family"})
+    reported_name = ma.fields.String()
+    reported_place = ma.fields.String()
+    candidate_ids = ma.fields.List(ma.fields.String(), metadata={
+        "description": "The residents a report could be about, when several matched"})
+    reporter_phone = ma.fields.String(allow_none=True, metadata={
+        "description": "The reporter's phone: in full for those who may read contacts, masked for others"})
+    grid = ma.fields.String()
     kind = ma.fields.String()
     description = ma.fields.String()
     state = ma.fields.String()

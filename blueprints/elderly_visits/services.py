@@ -28,18 +28,21 @@ from flask_babel import gettext as _
 from stdnum.cn import ric
 
 from blueprints.elderly_visits.models import (
+    EMERGENCY_STATES,
     ElderlyPerson,
     Emergency,
     EmergencyAction,
     EmergencyContact,
     Need,
     Visit,
+    VisitPhoto,
 )
 from saas import audit
 from saas.actors import Actor, Refused, ServiceError
 from saas.db import utcnow
 from saas.modules import module_settings
 from saas.notify import Recipients, notify
+from saas.pictures import Picture, Upload, check_uploads
 from saas.schemas import mask_id_number, mask_phone
 from saas.workdays import local_date, zone
 from tenants.models import ModuleSwitch, OrgUnit, RoleGrant, Tenant, User
@@ -325,9 +328,11 @@ def list_people(session: so.Session, tenant: Tenant, actor: Actor, *, due: str =
 # --- visits -------------------------------------------------------------------------------------------------
 
 
-def log_visit(session: so.Session, tenant: Tenant, actor: Actor, person_id: int, data: dict[str, Any]) -> Visit:
-    """Log a visit. The same `client_key` sent again (a phone back online, a double tap) returns the visit
-    already kept and changes nothing; a need becomes a grid case when asked and grid cases is on."""
+def log_visit(session: so.Session, tenant: Tenant, actor: Actor, person_id: int, data: dict[str, Any],
+              uploads: Iterable[Upload] = ()) -> Visit:
+    """Log a visit, with an optional photo. The same `client_key` sent again (a phone back online, a double tap)
+    returns the visit already kept and changes nothing; a need becomes a grid case when asked and grid cases is
+    on."""
     key = data.get("client_key")
     if key:
         done = session.scalars(sa.select(Visit).where(Visit.client_key == key)).first()
@@ -350,6 +355,7 @@ def log_visit(session: so.Session, tenant: Tenant, actor: Actor, person_id: int,
         raise ServiceError({"visited_at": _("A visit can be logged up to 30 days after it took place.")})
     if data.get("make_case") and not data.get("needs"):
         raise ServiceError({"needs": _("Tick the need the grid case is about.")})
+    pictures = _visit_pictures(session, uploads)
     visit = Visit(person_id=person.id, visitor_id=actor.id, planned_on=person.next_visit_on, visited_at=at,
                   kind=data["kind"], health=data["health"], mood=data["mood"], needs=sorted(set(data["needs"])),
                   risks=sorted(set(data["risks"])), notes=data.get("notes", ""),
@@ -378,9 +384,12 @@ def log_visit(session: so.Session, tenant: Tenant, actor: Actor, person_id: int,
     for kind in visit.needs:
         session.add(Need(person_id=person.id, visit_id=visit.id, kind=kind, note=data.get("need_note", ""),
                          case_number=case_number))
+    for picture in pictures:
+        session.add(_photo_row(visit, picture, actor))
     audit.record(session, actor, "elderly_visits.visit", "elderly_person", person.id,
                  after={"visit": str(visit.id), "kind": visit.kind, "needs": visit.needs,
-                        **({"case": case_number} if case_number else {})}, module=MODULE)
+                        **({"case": case_number} if case_number else {}), **({"photo": True} if pictures else {})},
+                 module=MODULE)
     session.flush()
     return visit
 
@@ -411,17 +420,87 @@ def _open_case(session: so.Session, tenant: Tenant, actor: Actor, person: Elderl
     return case.number
 
 
+# --- a visit's photo (the reading of an upload is the kernel's: saas.pictures) ------------------------------
+
+
+def _visit_pictures(session: so.Session, uploads: Iterable[Upload]) -> list[Picture]:
+    """The visit's photo read and checked, or a refusal naming the field; one photo a visit."""
+    files = [u for u in uploads if u.filename or u.data]
+    if not files:
+        return []
+    if len(files) > 1:
+        raise ServiceError({"photo": _("One photo a visit.")})
+    try:
+        return check_uploads(files, settings(session)["photo_max_mb"] * 1024 * 1024)
+    except ServiceError as err:
+        raise ServiceError({"photo": " ".join(str(v) for v in err.errors.values())}) from None
+
+
+def _photo_row(visit: Visit, picture: Picture, actor: Actor) -> VisitPhoto:
+    return VisitPhoto(visit_id=visit.id, content_type="image/jpeg", width=picture.width, height=picture.height,
+                      size=len(picture.data), data=picture.data, thumb=picture.thumb, uploaded_by_id=actor.id)
+
+
+def _visible_visit(session: so.Session, actor: Actor, visit_id: int) -> tuple[Visit, ElderlyPerson]:
+    """A visit of a resident one sees; one 404 for a missing visit and someone else's."""
+    visit = session.scalars(sa.select(Visit).where(Visit.id == visit_id)).first()
+    if visit is None:
+        raise Refused(_("No such visit, or not in your area."), 404)
+    try:
+        return visit, get_person(session, actor, visit.person_id)
+    except Refused:
+        raise Refused(_("No such visit, or not in your area."), 404) from None
+
+
+def add_visit_photo(session: so.Session, actor: Actor, visit_id: int, uploads: Iterable[Upload]) -> VisitPhoto:
+    """The photo of a visit logged without one (the API sends it apart): by the visitor or the resident's
+    workers; a visit keeps one photo."""
+    visit, person = _visible_visit(session, actor, visit_id)
+    if actor.id != visit.visitor_id and not may_visit(actor, person, unit_by_id(session, person.grid_id)):
+        raise Refused(_("Only the resident's grid workers log their visits."), 403)
+    if session.scalars(sa.select(VisitPhoto.id).where(VisitPhoto.visit_id == visit.id)).first() is not None:
+        raise Refused(_("This visit already has its photo."), 409)
+    pictures = _visit_pictures(session, uploads)
+    if not pictures:
+        raise ServiceError({"photo": _("Choose a photo.")})
+    row = _photo_row(visit, pictures[0], actor)
+    session.add(row)
+    session.flush()
+    audit.record(session, actor, "elderly_visits.visit_photo", "elderly_person", person.id,
+                 after={"visit": str(visit.id)}, module=MODULE)
+    return row
+
+
+def visit_photo(session: so.Session, actor: Actor, visit_id: int) -> VisitPhoto:
+    """A visit's photo, for those who see the visit (the resident's area, or their own assigned resident)."""
+    visit, _person = _visible_visit(session, actor, visit_id)
+    photo = session.scalars(sa.select(VisitPhoto).where(VisitPhoto.visit_id == visit.id)
+                            .options(so.undefer(VisitPhoto.data), so.undefer(VisitPhoto.thumb))).first()
+    if photo is None:
+        raise Refused(_("This visit has no photo."), 404)
+    return photo
+
+
+def photographed(session: so.Session, visit_ids: Iterable[int]) -> set[int]:
+    """Which of these visits have a photo."""
+    wanted = list(visit_ids)
+    if not wanted:
+        return set()
+    return set(session.scalars(sa.select(VisitPhoto.visit_id).where(VisitPhoto.visit_id.in_(wanted))))
+
+
 def visits_of(session: so.Session, person_id: int, limit: int = 50) -> list[Visit]:
     return list(session.scalars(sa.select(Visit).where(Visit.person_id == person_id)
                                 .order_by(Visit.visited_at.desc(), Visit.id.desc()).limit(limit)))
 
 
-def visit_out(visit: Visit, names: dict[int, str], cases: dict[int, str | None] | None = None) -> dict[str, Any]:
+def visit_out(visit: Visit, names: dict[int, str], cases: dict[int, str | None] | None = None,
+              photos: set[int] | None = None) -> dict[str, Any]:
     return {"id": str(visit.id), "person_id": str(visit.person_id), "visitor": names.get(visit.visitor_id, ""),
             "kind": visit.kind, "visited_at": visit.visited_at, "planned_on": visit.planned_on,
             "health": visit.health, "mood": visit.mood, "needs": visit.needs, "risks": visit.risks,
             "notes": visit.notes, "duration_min": visit.duration_min,
-            "case_number": (cases or {}).get(visit.id)}
+            "case_number": (cases or {}).get(visit.id), "has_photo": visit.id in (photos or set())}
 
 
 def needs_of(session: so.Session, person_id: int) -> list[Need]:
@@ -457,6 +536,12 @@ def _cadres(session: so.Session, person: ElderlyPerson | Emergency) -> list[int]
         .distinct()))
 
 
+def _grid_workers(session: so.Session, grid_id: int) -> list[int]:
+    """Whoever works the grid, for an emergency whose resident is not known yet (nobody is assigned to it)."""
+    return list(session.scalars(sa.select(RoleGrant.user_id).where(
+        RoleGrant.org_unit_id == grid_id, RoleGrant.role == "grid_worker").distinct()))
+
+
 def _contact_people(session: so.Session, person: ElderlyPerson) -> list[int]:
     """The emergency contacts as people of the district (by phone: a resident's account is made on first use, as
     the residents' sign-in does), so they hear on urgent channels like anyone else."""
@@ -473,6 +558,25 @@ def emergency_url(tenant: Tenant, emergency: Emergency) -> str:
     return f"/t/{tenant.slug}/elderly_visits/emergencies/{emergency.id}"
 
 
+def notice_text(emergency: Emergency) -> str:
+    """What a notice says of an emergency: who reported it (their phone masked: a notice is read on a lock screen
+    and kept by SMS gateways), where, and what they wrote."""
+    parts = []
+    if emergency.source == "neighbour":
+        parts.append(_("Reported by a neighbour (%(phone)s)", phone=mask_phone(emergency.reporter_phone)))
+    elif emergency.source == "family":
+        parts.append(_("Reported by the family (%(phone)s)", phone=mask_phone(emergency.reporter_phone)))
+    if emergency.person_id is None:
+        parts.append(_("not matched to a registered resident: link it"))
+    head = "，".join(parts)
+    text = " ".join(x for x in (emergency.reported_place, emergency.description) if x)
+    return f"{head}：{text}" if head and text else head or text
+
+
+def emergency_name(emergency: Emergency, person: ElderlyPerson | None) -> str:
+    return person.name if person is not None else emergency.reported_name
+
+
 def raise_emergency(session: so.Session, tenant: Tenant, actor: Actor, person_id: int,
                     data: dict[str, Any]) -> Emergency:
     """An emergency for a resident: the community's cadres, the resident's workers and the emergency contacts
@@ -484,58 +588,129 @@ def raise_emergency(session: so.Session, tenant: Tenant, actor: Actor, person_id
     return open_emergency(session, tenant, actor, person, grid, data)
 
 
-def open_emergency(session: so.Session, tenant: Tenant, actor: Actor | None, person: ElderlyPerson,
-                   grid: OrgUnit | None, data: dict[str, Any]) -> Emergency:
-    """The one way an emergency starts, whoever raised it (a worker, the family, a neighbour without an account):
-    the record, and the urgent notices to the community's cadres, the resident's workers and the family."""
+def relatives_of(session: so.Session, actor: Actor) -> list[ElderlyPerson]:
+    """The residents whose emergency contact is the signed-in person's phone (verified by the phone code)."""
+    phone = actor.user.phone if actor.user is not None else None
+    if not phone:
+        return []
+    ids = sa.select(EmergencyContact.person_id).where(EmergencyContact.phone == phone)
+    return list(session.scalars(sa.select(ElderlyPerson).where(
+        ElderlyPerson.id.in_(ids), ElderlyPerson.active.is_(True)).order_by(ElderlyPerson.name, ElderlyPerson.id)))
+
+
+def raise_family_emergency(session: so.Session, tenant: Tenant, actor: Actor, person_id: int,
+                           data: dict[str, Any]) -> Emergency:
+    """An emergency raised by a relative: the signed-in person's phone (proved by the phone code) must be one of
+    the resident's emergency contacts; anyone else gets the answer a resident who does not exist gets."""
+    person = next((p for p in relatives_of(session, actor) if p.id == person_id), None)
+    if person is None:
+        raise Refused(_("No such relative: only a registered emergency contact may raise it."), 404)
+    return open_emergency(session, tenant, actor, person, unit_by_id(session, person.grid_id), data,
+                          source="family", reporter_phone=actor.user.phone if actor.user is not None else None)
+
+
+def open_emergency(session: so.Session, tenant: Tenant, actor: Actor | None, person: ElderlyPerson | None,
+                   grid: OrgUnit | None, data: dict[str, Any], *, source: str = "worker",
+                   reporter_phone: str | None = None, reported_name: str = "", reported_place: str = "",
+                   candidates: Iterable[int] = ()) -> Emergency:
+    """The one way an emergency starts, whoever raised it (a worker, the family, a neighbour): the record, and
+    the urgent notices to the community's cadres, the resident's workers and the family.
+
+    Without a resident (a neighbour's report nobody on the registry matched, or several did) the emergency is
+    the grid's: its workers and leader and the community's cadres hear at once, and a cadre links the resident
+    later (`link_emergency`); it is taken on and escalated like any other."""
     if data["kind"] == "other" and not data.get("description"):
         raise ServiceError({"description": _("Say what happened.")})
+    if person is not None:
+        grid_id, community_id = person.grid_id, person.community_id
+    elif grid is not None:
+        grid_id, community_id = grid.id, _community_of(session, grid)
+    else:
+        raise ServiceError({"grid": _("No such grid in this district.")})
     by_id = actor.id if actor is not None else None
-    emergency = Emergency(person_id=person.id, grid_id=person.grid_id, community_id=person.community_id,
-                          kind=data["kind"], description=data.get("description", ""), raised_by_id=by_id,
-                          raised_at=utcnow())
+    emergency = Emergency(person_id=person.id if person is not None else None, grid_id=grid_id,
+                          community_id=community_id, kind=data["kind"], description=data.get("description", ""),
+                          raised_by_id=by_id, raised_at=utcnow(), source=source, reporter_phone=reporter_phone,
+                          reported_name=reported_name or (person.name if person is not None else ""),
+                          reported_place=reported_place, candidate_ids=[str(i) for i in candidates])
     session.add(emergency)
     session.flush()
-    staff = set(_cadres(session, person)) | {person.worker_id} | ({person.backup_worker_id} - {None})
+    staff = set(_cadres(session, emergency))
+    if person is not None:
+        staff |= {person.worker_id} | ({person.backup_worker_id} - {None})
+    else:
+        staff |= set(_grid_workers(session, grid_id))
     staff.discard(by_id)
-    context = {"name": person.name, "kind": str(dict(emergency_labels())[emergency.kind]),
-               "place": grid.name if grid else "", "description": emergency.description}
+    context = {"name": emergency_name(emergency, person), "kind": str(dict(emergency_labels())[emergency.kind]),
+               "place": grid.name if grid else "", "description": notice_text(emergency)}
     if staff:
         notify(session, Recipients(user_ids=tuple(sorted(staff))), "elderly_visits.emergency", context,
                url=emergency_url(tenant, emergency), module=MODULE, tenant=tenant, urgent=True,
                event_key=f"emergency:{emergency.id}:raised")
-    family = _contact_people(session, person)
-    if family:
-        notify(session, Recipients(user_ids=tuple(family)), "elderly_visits.emergency_family", context,
-               module=MODULE, tenant=tenant, urgent=True, event_key=f"emergency:{emergency.id}:family")
-    audit.record(session, actor, "elderly_visits.emergency", "emergency",
-                 emergency.id, after={"kind": emergency.kind, "person": str(person.id),
-                                      **({} if actor is not None else {"by": "neighbour"})}, module=MODULE)
+    if person is not None:
+        _tell_family(session, tenant, emergency, person, context, skip=by_id)
+    after: dict[str, Any] = {"kind": emergency.kind, "person": str(person.id) if person is not None else None,
+                             "source": source}
+    if reporter_phone:
+        after["phone"] = mask_phone(reporter_phone)
+    if person is None:
+        after["candidates"] = len(emergency.candidate_ids)
+    audit.record(session, actor, "elderly_visits.emergency", "emergency", emergency.id, after=after, module=MODULE)
     session.flush()
     return emergency
 
 
-def get_emergency(session: so.Session, actor: Actor, emergency_id: int) -> tuple[Emergency, ElderlyPerson]:
-    emergency = session.scalars(sa.select(Emergency).where(Emergency.id == emergency_id)).first()
+def _tell_family(session: so.Session, tenant: Tenant, emergency: Emergency, person: ElderlyPerson,
+                 context: dict[str, Any], skip: int | None) -> None:
+    family = [i for i in _contact_people(session, person) if i != skip]
+    if family:
+        notify(session, Recipients(user_ids=tuple(family)), "elderly_visits.emergency_family", context,
+               module=MODULE, tenant=tenant, urgent=True, event_key=f"emergency:{emergency.id}:family")
+
+
+def emergency_scope(actor: Actor) -> sa.ColumnElement[bool]:
+    """The emergencies a person may see: in the grids under the units where they hold `elderly_visits.view`, or of
+    a resident assigned to them. An emergency nobody linked yet is its grid's."""
+    grid = sa.select(OrgUnit.path).where(OrgUnit.id == Emergency.grid_id).scalar_subquery()
+    clauses: list[sa.ColumnElement[bool]] = [grid.startswith(u.path) for u in actor.units("elderly_visits.view")]
+    if actor.id is not None:
+        mine = so.aliased(ElderlyPerson)  # its own FROM, whether or not the outer query joins the residents
+        clauses.append(sa.select(mine.id).where(
+            mine.id == Emergency.person_id, sa.or_(mine.worker_id == actor.id, mine.backup_worker_id == actor.id))
+            .correlate(Emergency).exists())
+    return sa.or_(*clauses) if clauses else sa.false()
+
+
+def get_emergency(session: so.Session, actor: Actor, emergency_id: int) -> tuple[Emergency, ElderlyPerson | None]:
+    """An emergency the person may see and its resident (None until linked); one 404 for missing and foreign."""
+    emergency = session.scalars(sa.select(Emergency).where(Emergency.id == emergency_id,
+                                                           emergency_scope(actor))).first()
     if emergency is None:
         raise Refused(_("No such emergency, or not in your area."), 404)
-    try:
-        person = get_person(session, actor, emergency.person_id)
-    except Refused:
-        raise Refused(_("No such emergency, or not in your area."), 404) from None
+    person = None
+    if emergency.person_id is not None:
+        person = session.scalars(sa.select(ElderlyPerson).where(ElderlyPerson.id == emergency.person_id)).first()
     return emergency, person
 
 
-def _may_respond(session: so.Session, actor: Actor, person: ElderlyPerson) -> bool:
-    grid = unit_by_id(session, person.grid_id)
-    return assigned(actor, person) or (grid is not None and actor.may("elderly_visits.respond", grid))
+def _may_respond(session: so.Session, actor: Actor, emergency: Emergency, person: ElderlyPerson | None) -> bool:
+    grid = unit_by_id(session, emergency.grid_id)
+    return ((person is not None and assigned(actor, person))
+            or (grid is not None and actor.may("elderly_visits.respond", grid)))
+
+
+def may_see_reporter(actor: Actor, person: ElderlyPerson | None, grid: OrgUnit | None) -> bool:
+    """The reporter's phone is sensitive, like a resident's contacts: the assigned workers and those holding
+    `elderly_visits.sensitive` on the grid read it."""
+    return (person is not None and assigned(actor, person)) or (
+        grid is not None and actor.may("elderly_visits.sensitive", grid))
 
 
 def _check(session: so.Session, actor: Actor, emergency_id: int, version: int | None,
-           states: tuple[str, ...]) -> tuple[Emergency, ElderlyPerson]:
+           states: tuple[str, ...]) -> tuple[Emergency, ElderlyPerson | None]:
     """Who may act, on the version they saw (None: an action that adds to the record and decides nothing)."""
     emergency, person = get_emergency(session, actor, emergency_id)
-    if not _may_respond(session, actor, person):
+    if not _may_respond(session, actor, emergency, person):
         raise Refused(_("You may not act on this emergency."), 403)
     if version is not None and emergency.version != version:
         raise Refused(_("Someone else acted on this emergency just now: look at it again."), 409)
@@ -553,6 +728,42 @@ def acknowledge_emergency(session: so.Session, actor: Actor, emergency_id: int, 
     emergency, _person = _check(session, actor, emergency_id, version, ("raised",))
     _acknowledge(emergency, actor, utcnow())
     audit.record(session, actor, "elderly_visits.emergency_ack", "emergency", emergency.id, module=MODULE)
+    session.flush()
+    return emergency
+
+
+def link_emergency(session: so.Session, tenant: Tenant, actor: Actor, emergency_id: int,
+                   data: dict[str, Any]) -> Emergency:
+    """Name the resident of an emergency nobody on the registry matched (one of the candidates, or any resident the
+    cadre finds): the emergency becomes the resident's, and while it is open their workers and family hear now
+    what the grid heard when it was raised."""
+    emergency, person = _check(session, actor, emergency_id, data["version"], EMERGENCY_STATES)
+    if person is not None:
+        raise Refused(_("This emergency is already linked to a resident."), 409)
+    try:
+        target = get_person(session, actor, data["person_id"])
+    except Refused:
+        raise ServiceError({"person_id": _("Choose a resident of your area.")}) from None
+    if not target.active:
+        raise ServiceError({"person_id": _("Choose a resident of your area.")})
+    now = utcnow()
+    told = set(_cadres(session, emergency)) | set(_grid_workers(session, emergency.grid_id))
+    emergency.person_id, emergency.grid_id, emergency.community_id = target.id, target.grid_id, target.community_id
+    emergency.linked_at, emergency.linked_by_id = now, actor.id
+    session.flush()
+    if emergency.state != "closed":
+        grid = unit_by_id(session, target.grid_id)
+        context = {"name": target.name, "kind": str(dict(emergency_labels())[emergency.kind]),
+                   "place": grid.name if grid else "", "description": notice_text(emergency)}
+        workers = ({target.worker_id} | ({target.backup_worker_id} - {None}) | set(_cadres(session, emergency))) \
+            - told - {actor.id}
+        if workers:
+            notify(session, Recipients(user_ids=tuple(sorted(workers))), "elderly_visits.emergency", context,
+                   url=emergency_url(tenant, emergency), module=MODULE, tenant=tenant, urgent=True,
+                   event_key=f"emergency:{emergency.id}:linked")
+        _tell_family(session, tenant, emergency, target, context, skip=actor.id)
+    audit.record(session, actor, "elderly_visits.emergency_linked", "emergency", emergency.id,
+                 after={"person": str(target.id)}, module=MODULE)
     session.flush()
     return emergency
 
@@ -595,28 +806,58 @@ def actions_of(session: so.Session, emergency_ids: list[int]) -> dict[int, list[
     return out
 
 
-def list_emergencies(session: so.Session, actor: Actor, *, open_only: bool = False,
-                     person_id: int | None = None, limit: int = 100) -> list[tuple[Emergency, ElderlyPerson]]:
+def list_emergencies(session: so.Session, actor: Actor, *, open_only: bool = False, person_id: int | None = None,
+                     unlinked: bool = False, limit: int = 100) -> list[tuple[Emergency, ElderlyPerson | None]]:
+    """The emergencies one sees, newest first, with their resident (None for one nobody linked yet)."""
     stmt = (sa.select(Emergency, ElderlyPerson)
-            .join(ElderlyPerson, sa.and_(ElderlyPerson.tenant_id == Emergency.tenant_id,
-                                         ElderlyPerson.id == Emergency.person_id))
-            .where(scope(actor)))
+            .outerjoin(ElderlyPerson, sa.and_(ElderlyPerson.tenant_id == Emergency.tenant_id,
+                                              ElderlyPerson.id == Emergency.person_id))
+            .where(emergency_scope(actor)))
     if open_only:
         stmt = stmt.where(Emergency.state != "closed")
     if person_id is not None:
         stmt = stmt.where(Emergency.person_id == person_id)
+    if unlinked:
+        stmt = stmt.where(Emergency.person_id.is_(None))
     return [(e, p) for e, p in session.execute(stmt.order_by(Emergency.raised_at.desc()).limit(limit)).all()]
 
 
-def emergency_out(session: so.Session, emergency: Emergency, person: ElderlyPerson,
-                  actions: list[EmergencyAction]) -> dict[str, Any]:
+def emergency_out(session: so.Session, actor: Actor, emergency: Emergency, person: ElderlyPerson | None,
+                  actions: list[EmergencyAction], *, units: dict[int, OrgUnit] | None = None,
+                  detail: bool = False) -> dict[str, Any]:
+    """An emergency as the lists and the detail show it; the reporter's phone in full only to those who may read
+    it (a detail view of it is written to the audit log), masked for everyone else."""
     names = user_names(session, [a.by_id for a in actions])
-    return {"id": str(emergency.id), "person_id": str(person.id), "person": person.name, "kind": emergency.kind,
-            "description": emergency.description, "state": emergency.state, "raised_at": emergency.raised_at,
-            "acknowledged_at": emergency.acknowledged_at, "escalated_at": emergency.escalated_at,
-            "closed_at": emergency.closed_at, "outcome": emergency.outcome, "version": emergency.version,
+    grid = units.get(emergency.grid_id) if units is not None else unit_by_id(session, emergency.grid_id)
+    phone = emergency.reporter_phone
+    clear = bool(phone) and may_see_reporter(actor, person, grid)
+    if clear and detail:
+        audit.record(session, actor, "elderly_visits.view_sensitive", "emergency", emergency.id, module=MODULE)
+    return {"id": str(emergency.id), "person_id": str(person.id) if person is not None else None,
+            "person": emergency_name(emergency, person), "linked": person is not None,
+            "source": emergency.source, "reported_name": emergency.reported_name,
+            "reported_place": emergency.reported_place, "candidate_ids": list(emergency.candidate_ids or ()),
+            "reporter_phone": phone if clear else mask_phone(phone), "grid": grid.name if grid else "",
+            "kind": emergency.kind, "description": emergency.description, "state": emergency.state,
+            "raised_at": emergency.raised_at, "acknowledged_at": emergency.acknowledged_at,
+            "escalated_at": emergency.escalated_at, "closed_at": emergency.closed_at, "outcome": emergency.outcome,
+            "version": emergency.version,
             "actions": [{"kind": a.kind, "note": a.note, "at": a.at, "by": names.get(a.by_id or 0, "")}
                         for a in actions]}
+
+
+def candidates_of(session: so.Session, actor: Actor, emergency: Emergency, q: str = "") -> list[ElderlyPerson]:
+    """Whom an unlinked emergency may be: the residents the report matched, then those of its grid (or, with `q`,
+    any resident one sees whose name contains it)."""
+    ids = [int(i) for i in emergency.candidate_ids or () if str(i).isdigit()]
+    stmt = sa.select(ElderlyPerson).where(scope(actor), ElderlyPerson.active.is_(True))
+    if q:
+        stmt = stmt.where(ElderlyPerson.name.contains(q, autoescape=True))
+    else:
+        stmt = stmt.where(sa.or_(ElderlyPerson.grid_id == emergency.grid_id, ElderlyPerson.id.in_(ids)))
+    people = list(session.scalars(stmt.order_by(ElderlyPerson.name, ElderlyPerson.id).limit(50)))
+    people.sort(key=lambda p: p.id not in ids)
+    return people
 
 
 # --- labels (one place, for the pages, the API's documentation and the notices) --------------------------

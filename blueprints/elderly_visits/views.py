@@ -7,16 +7,17 @@ import uuid
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Blueprint, flash, g, redirect, request, url_for
+from flask import Blueprint, flash, g, make_response, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_smorest import abort
 from werkzeug.datastructures import MultiDict
 
 from blueprints.elderly_visits import services
-from blueprints.elderly_visits.schemas import ActionIn, EmergencyIn, ListFilter, PersonIn, StepIn, VisitIn
+from blueprints.elderly_visits.schemas import ActionIn, EmergencyIn, LinkIn, ListFilter, PersonIn, StepIn, VisitIn
 from blueprints.elderly_visits.web import actor
 from saas import db
 from saas.auth import require
+from saas.pictures import request_uploads
 from saas.rendering import render
 from saas.schemas import load_form
 from tenants.models import OrgUnit
@@ -148,7 +149,9 @@ def person(person_id: int) -> Any:
     grid = services.unit_by_id(session, found.grid_id)
     # the view of sensitive fields is in the audit log: it commits with the page
     db.session.commit()
-    return render("elderly_visits/person.html", p=out, visits=[services.visit_out(v, names, cases) for v in visits],
+    photos = services.photographed(session, [v.id for v in visits])
+    return render("elderly_visits/person.html", p=out,
+                  visits=[services.visit_out(v, names, cases, photos) for v in visits],
                   needs=needs, emergencies=emergencies, may_visit=services.may_visit(me, found, grid),
                   **_labels())
 
@@ -175,7 +178,7 @@ def visit(person_id: int) -> Any:
         data, errors = load_form(VisitIn(), raw)
         if data is not None:
             try:
-                done = services.log_visit(session, g.tenant, actor(), person_id, data)
+                done = services.log_visit(session, g.tenant, actor(), person_id, data, request_uploads("photo"))
             except services.ServiceError as err:
                 db.session.rollback()
                 errors = _errors(err)
@@ -192,6 +195,21 @@ def visit(person_id: int) -> Any:
                   client_key=request.form.get("client_key") or uuid.uuid4().hex,
                   grid_cases_on="grid_cases" in actor().enabled, ticked_needs=request.form.getlist("needs"),
                   ticked_risks=request.form.getlist("risks"), status=422 if errors else 200, **_labels())
+
+
+@bp.get("/visits/<int:visit_id>/photo")
+@require("elderly_visits.view")
+def visit_photo(visit_id: int) -> Any:
+    """A visit's photo (`size=thumb` for the small one), for those who see the visit."""
+    try:
+        photo = services.visit_photo(db.session(), actor(), visit_id)
+    except services.Refused as err:
+        return refuse(err)
+    response = make_response(photo.thumb if request.args.get("size") == "thumb" else photo.data)
+    response.headers["Content-Type"] = photo.content_type
+    response.headers["Cache-Control"] = "private, max-age=3600"
+    response.headers["Content-Disposition"] = "inline"
+    return response
 
 
 @bp.post("/needs/<int:need_id>/resolve")
@@ -244,28 +262,56 @@ def raise_emergency(person_id: int) -> Any:
 @bp.get("/emergencies")
 @require("elderly_visits.view")
 def emergencies() -> Any:
-    rows = services.list_emergencies(db.session(), actor(), open_only=request.args.get("all") != "1")
+    rows = services.list_emergencies(db.session(), actor(), open_only=request.args.get("all") != "1",
+                                     unlinked=request.args.get("unlinked") == "1")
     return render("elderly_visits/emergencies.html", rows=rows, show_all=request.args.get("all") == "1",
-                  **_labels())
+                  unlinked=request.args.get("unlinked") == "1", **_labels())
 
 
 def _emergency_page(emergency_id: int, errors: dict[str, list[str]] | None = None, status: int = 200) -> Any:
     session = db.session()
+    me = actor()
     try:
-        emergency, person = services.get_emergency(session, actor(), emergency_id)
+        emergency, person = services.get_emergency(session, me, emergency_id)
     except services.Refused as err:
         return refuse(err)
-    out = services.emergency_out(session, emergency, person, services.actions_of(session, [emergency.id])[emergency.id])
+    out = services.emergency_out(session, me, emergency, person,
+                                 services.actions_of(session, [emergency.id])[emergency.id], detail=True)
     # the phones to call, for those who may read them (the view is logged: it commits with the page)
-    who = services.person_out(session, g.tenant, actor(), person, detail=True)
+    who = services.person_out(session, g.tenant, me, person, detail=True) if person is not None else None
+    candidates: list[Any] = []
+    q = (request.values.get("q") or "").strip()[:40]
+    if person is None and emergency.state != "closed":
+        candidates = services.candidates_of(session, me, emergency, q)
     db.session.commit()
-    return render("elderly_visits/emergency.html", e=out, p=who, errors=errors or {}, status=status, **_labels())
+    return render("elderly_visits/emergency.html", e=out, p=who, errors=errors or {}, status=status,
+                  candidates=candidates, q=q, **_labels())
 
 
 @bp.get("/emergencies/<int:emergency_id>")
 @require("elderly_visits.view")
 def emergency(emergency_id: int) -> Any:
     return _emergency_page(emergency_id)
+
+
+@bp.post("/emergencies/<int:emergency_id>/link")
+@require("elderly_visits.respond")
+def link_emergency(emergency_id: int) -> Any:
+    """Link an emergency nobody on the registry matched to the resident it is about."""
+    data, errors = load_form(LinkIn(), MultiDict(request.form))
+    if data is not None:
+        try:
+            services.link_emergency(db.session(), g.tenant, actor(), emergency_id, data)
+        except services.ServiceError as err:
+            db.session.rollback()
+            errors = _errors(err)
+        except services.Refused as err:
+            return refuse(err)
+        else:
+            db.session.commit()
+            flash(_("The emergency is now the resident's: their workers and family are told."), "success")
+            return redirect(url_for("elderly_visits.emergency", emergency_id=emergency_id))
+    return _emergency_page(emergency_id, {f"link_{k}": v for k, v in errors.items()}, 422)
 
 
 @bp.post("/emergencies/<int:emergency_id>/<any(ack, action, close):step>")

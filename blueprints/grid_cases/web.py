@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from flask import g, request
+from flask import g
 
 from blueprints.grid_cases.services import Actor
 from saas.api import answering
 from saas.context import enabled_modules, role_book
-from saas.pictures import MAX_PHOTOS, Upload
+from saas.pictures import Upload, request_uploads
 
 
 def actor() -> Actor:
@@ -19,9 +19,8 @@ def actor() -> Actor:
 
 
 def uploads(field: str = "photos") -> list[Upload]:
-    """The files of a multipart field, read once; more than the services accept are cut off there, with a message."""
-    files = [f for f in request.files.getlist(field) if f and (f.filename or f.content_length)]
-    return [Upload(f.filename or "", f.read()) for f in files[: MAX_PHOTOS + 1]]
+    """The files of a multipart field, read once (the kernel's `request_uploads`)."""
+    return request_uploads(field)
 
 
 __all__ = ["actor", "answering", "uploads"]

@@ -11,7 +11,8 @@ from typing import Any
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import press
-from tests.browser.pages import assert_fits, assert_tappable
+from tests.browser.live import LiveServer
+from tests.browser.pages import PhoneCodes, assert_fits, assert_tappable
 from tests.plugin import ARTIFACTS
 
 T = Callable[..., str]
@@ -144,7 +145,7 @@ def test_a_visit_logged_without_a_connection_waits_on_the_phone_and_is_kept_once
 
 
 def test_the_cadre_reads_the_dashboard_and_a_neighbour_reports_a_fall_on_a_phone(
-    new_context: Callable[[str], Any], sign_in: Callable[..., Page], t: T,
+    new_context: Callable[[str], Any], sign_in: Callable[..., Page], t: T, live: LiveServer,
 ) -> None:
     shots = ARTIFACTS / "screens"
     shots.mkdir(parents=True, exist_ok=True)
@@ -172,7 +173,12 @@ def test_the_cadre_reads_the_dashboard_and_a_neighbour_reports_a_fall_on_a_phone
         "href", "tel:120")
     press(neighbour, neighbour.get_by_label(t("A fall")))
     neighbour.get_by_label(t("The neighbour's name")).fill("陈建国")
-    neighbour.get_by_label(t("Your mobile number (the grid calls you back)")).fill("13912345678")
+    # the neighbour proves the phone with the kernel's code (the embedded default shows it on the page)
+    neighbour.get_by_label(t("Mobile number")).fill("13912345678")
+    press(neighbour, neighbour.get_by_role("button", name=t("Send code"), exact=True))
+    expect(neighbour.locator("#code-line").get_by_role("status")).to_have_text(
+        t("A code was sent to %(phone)s.", phone="139****5678"))
+    neighbour.get_by_label(t("Six-digit code")).fill(PhoneCodes(live).code(neighbour))
     assert_fits(neighbour)
     neighbour.screenshot(path=str(shots / "elderly-neighbour-phone.png"), full_page=True)
     with neighbour.expect_navigation():

@@ -392,6 +392,7 @@ def _elderly_visits(factory: Factory, tenant: Any, slug: str, mark: str, phone_h
     from blueprints.elderly_visits import services as ev
     from blueprints.elderly_visits.demo import resident_id
     from saas.actors import Actor
+    from saas.auth import citizen_for_phone as ev_citizen
 
     book = factory.app.extensions["saas.roles"]
     on = frozenset(factory.app.extensions["saas.modules"].keys())
@@ -418,6 +419,15 @@ def _elderly_visits(factory: Factory, tenant: Any, slug: str, mark: str, phone_h
         emergency = ev.raise_emergency(s, tenant, by_worker, person.id,
                                        {"kind": "fall", "description": f"{mark}秘跌倒"})
         ev.add_action(s, by_worker, emergency.id, {"kind": "called_120", "note": f"{mark}秘已呼叫", "version": None})
+        # a neighbour's report nobody on the registry matched (an emergency without a resident, the reporter's
+        # phone on it) and one the family raised
+        from blueprints.elderly_visits.neighbours import report_neighbour_emergency
+
+        report_neighbour_emergency(s, tenant, {"grid": f"{slug}-grid", "name": f"{mark}秘邻居老人",
+                                               "room": f"{mark}秘邻居房号", "kind": "no_answer",
+                                               "description": f"{mark}秘敲门不应", "phone": f"{phone_head}7702"})
+        relative = Actor(ev_citizen(f"{phone_head}7701", s), book, on)
+        ev.raise_family_emergency(s, tenant, relative, person.id, {"kind": "illness", "description": f"{mark}秘家属报"})
         s.commit()
 
 
@@ -873,6 +883,7 @@ DOOR_PUBLISHED: dict[str, Callable[[dict[str, list[dict[str, Any]]]], set[str]]]
        for door in ("public_list", "public", "send_code", "rate", "receipt", "seat", "rate_seat", "invited",
                     "rate_invited", "public_targets", "public_photo", "public_results")},
     "elderly_visits.neighbour_emergency": grids_published,
+    "elderly_visits.neighbour_code": grids_published,
 }
 
 

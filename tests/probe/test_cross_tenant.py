@@ -110,6 +110,7 @@ TENANT_DOORS: dict[str, str] = {
     "cadre_evaluation.public_results": "a campaign's results once the organiser publishes them (评后公示)",
     # elderly visits: a neighbour reports an elderly resident's emergency from the grid's contact card
     "elderly_visits.neighbour_emergency": "anyone reports an elderly neighbour's emergency: the form offers the grids",
+    "elderly_visits.neighbour_code": "the neighbour's report asks for a phone code",
 }
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 REDIRECTS = {301, 302, 303, 307, 308}

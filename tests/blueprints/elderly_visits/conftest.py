@@ -93,6 +93,15 @@ class World:
             s.commit()
             return visit
 
+    def citizen(self, phone: str) -> User:
+        """A resident's account for a phone, as the phone-code sign-in makes it."""
+        from saas.auth import citizen_for_phone
+
+        with self.session() as s:
+            user = citizen_for_phone(phone, s)
+            s.commit()
+            return user
+
     def get(self, person: ElderlyPerson | int) -> ElderlyPerson:
         person_id = person if isinstance(person, int) else person.id
         with self.session() as s:
