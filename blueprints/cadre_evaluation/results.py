@@ -35,7 +35,10 @@ def live_counts(session: so.Session, campaign: Campaign) -> dict[str, int] | Non
 
 def ranked(session: so.Session, campaign: Campaign) -> list[dict[str, Any]]:
     """`services.tally`'s rows, each with `area_rank`: the rank among the scored targets of its area."""
-    rows = services.tally(session, campaign)
+    return _with_area_ranks(services.tally(session, campaign))
+
+
+def _with_area_ranks(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     by_area: dict[str, int] = defaultdict(int)
     for row in rows:  # tally lists the scored ones first, best first
         if row["scored"]:
@@ -48,8 +51,15 @@ def ranked(session: so.Session, campaign: Campaign) -> list[dict[str, Any]]:
 
 def results_for(session: so.Session, actor: Actor | None, campaign: Campaign) -> list[dict[str, Any]]:
     """The results the asker may see (services.results_for decides), with the ranks per area."""
-    services.results_for(session, actor, campaign)  # refuses before the close / the publication
-    return ranked(session, campaign)
+    return _with_area_ranks(services.results_for(session, actor, campaign))  # refused before it may be seen
+
+
+def shown_to(session: so.Session, actor: Actor | None, campaign: Campaign) -> list[dict[str, Any]] | None:
+    """What a page shows of the results: `results_for`'s rows, or None where it refuses (the page says when)."""
+    try:
+        return results_for(session, actor, campaign)
+    except services.Refused:
+        return None
 
 
 def by_area(campaign: Campaign, rows: list[dict[str, Any]]) -> list[tuple[str, list[dict[str, Any]]]]:

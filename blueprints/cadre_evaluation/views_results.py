@@ -39,7 +39,7 @@ def _date(raw: str) -> dt.date | None:
 def results_page(campaign_id: int) -> Any:
     c = _campaign(campaign_id)
     session = db.session()
-    rows = results.ranked(session, c) if c.state in ("closed", *services.PUBLISHED) else None
+    rows = results.shown_to(session, actor(), c)
     return render("cadre_evaluation/results.html", c=c, rows=rows, counts=results.live_counts(session, c),
                   areas=results.by_area(c, rows) if rows else [], chart=results.chart_of(rows),
                   flags=anomaly.flags(session, c) if c.state not in services.PREPARING else None, **_labels())
@@ -268,7 +268,7 @@ def public_photo(campaign_id: int, target_id: int) -> Any:
 def public_results(campaign_id: int) -> Any:
     """评后公示: the results once the organiser publishes them; before, a page saying when they come."""
     c = _campaign(campaign_id, public=True)
-    rows = results.ranked(db.session(), c) if c.state in services.PUBLISHED else None
+    rows = results.shown_to(db.session(), None, c)  # the public's: once published (services.results_for)
     return render("cadre_evaluation/public_results.html", c=c, rows=rows,
                   areas=results.by_area(c, rows) if rows else [], chart=results.chart_of(rows),
                   **_labels())
