@@ -115,3 +115,35 @@ def test_a_cadre_logs_an_enterprise_visit_on_a_phone(new_context, t):
     office = sign_in(new_context("desktop").new_page(), t, "yingshang")
     office.goto(f"{BASE}/?state=submitted")
     expect(office.get_by_text(number)).to_be_visible()  # routed like any other feedback
+
+
+def test_the_office_appoints_a_batch_of_supervisors_from_a_file_on_a_phone(new_context, t):
+    """The roster's link opens the kernel's import door: a file with a wrong line is refused naming it, the
+    corrected file is previewed, confirmed, and its people are on the roster."""
+    office = sign_in(new_context("phone").new_page(), t, "yingshang")
+    office.goto(f"{BASE}/supervisors")
+    press(office, office.get_by_role("link", name=t("Appoint a batch from a CSV or XLSX file")))
+    expect(office.get_by_role("heading", level=1)).to_have_text(t("Import: %(kind)s",
+                                                                  kind=t("Supervisors (a batch)")))
+    fits(office)
+    header = "姓名,手机号,类别,来源,批次\n"
+    bad = header + "导入甲,13955550001,体验官,企业家,第九批\n导入乙,13955550002,观察员,学生,第九批\n"
+    office.get_by_label(t("File"), exact=True).set_input_files(
+        {"name": "第九批.csv", "mimeType": "text/csv", "buffer": bad.encode()})
+    press(office, office.get_by_role("button", name=t("Check the file")))
+    expect(office.locator("ol.import-errors li")).to_have_count(1)
+    expect(office.locator("ol.import-errors li")).to_contain_text("第 3 行")
+    fits(office)
+    good = header + "导入甲,13955550001,体验官,企业家,第九批\n导入乙,13955550002,市场体验员,学生,第九批\n"
+    office.get_by_label(t("File"), exact=True).set_input_files(
+        {"name": "第九批.csv", "mimeType": "text/csv", "buffer": good.encode()})
+    press(office, office.get_by_role("button", name=t("Check the file")))
+    press(office, office.get_by_role("button", name=t("Import %(n)s rows", n=2)))
+    expect(office.get_by_role("status")).to_contain_text(t("%(n)s rows imported from %(file)s.", n=2,
+                                                           file="第九批.csv"))
+    shots = ARTIFACTS / "screens"
+    shots.mkdir(parents=True, exist_ok=True)
+    office.screenshot(path=str(shots / "supervisors-import-phone.png"), full_page=True)
+    office.goto(f"{BASE}/supervisors")
+    expect(office.get_by_role("link", name="导入甲")).to_be_visible()
+    expect(office.get_by_role("link", name="导入乙")).to_be_visible()
