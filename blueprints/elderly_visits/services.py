@@ -693,7 +693,9 @@ def get_emergency(session: so.Session, actor: Actor, emergency_id: int) -> tuple
     return emergency, person
 
 
-def _may_respond(session: so.Session, actor: Actor, emergency: Emergency, person: ElderlyPerson | None) -> bool:
+def may_respond(session: so.Session, actor: Actor, emergency: Emergency, person: ElderlyPerson | None) -> bool:
+    """Whether the actor may act on the emergency (take it on, record, close, link): its resident's assigned
+    workers, or whoever responds on its grid. The page shows its forms to them alone."""
     grid = unit_by_id(session, emergency.grid_id)
     return ((person is not None and assigned(actor, person))
             or (grid is not None and actor.may("elderly_visits.respond", grid)))
@@ -710,7 +712,7 @@ def _check(session: so.Session, actor: Actor, emergency_id: int, version: int | 
            states: tuple[str, ...]) -> tuple[Emergency, ElderlyPerson | None]:
     """Who may act, on the version they saw (None: an action that adds to the record and decides nothing)."""
     emergency, person = get_emergency(session, actor, emergency_id)
-    if not _may_respond(session, actor, emergency, person):
+    if not may_respond(session, actor, emergency, person):
         raise Refused(_("You may not act on this emergency."), 403)
     if version is not None and emergency.version != version:
         raise Refused(_("Someone else acted on this emergency just now: look at it again."), 409)

@@ -285,6 +285,7 @@ def _emergency_page(emergency_id: int, errors: dict[str, list[str]] | None = Non
         candidates = services.candidates_of(session, me, emergency, q)
     db.session.commit()
     return render("elderly_visits/emergency.html", e=out, p=who, errors=errors or {}, status=status,
+                  may_act=services.may_respond(session, me, emergency, person),
                   candidates=candidates, q=q, **_labels())
 
 

@@ -176,3 +176,15 @@ def test_an_unlinked_emergency_is_taken_on_and_escalated_like_any_other(client, 
     assert world_a.get(world_a.register()).id  # the registry is untouched by an unlinked emergency
     with world_a.session() as s:
         assert s.scalar(sa.select(sa.func.count()).select_from(ElderlyPerson)) == 1
+
+
+def test_the_page_offers_its_forms_only_to_those_who_may_act(client, world_a: World, login_as) -> None:
+    """The grid's worker sees an unlinked emergency of the grid but may not act on it (no resident of theirs yet):
+    the page offers them neither the link nor the steps, which would be refused; the cadre gets both."""
+    e = unlinked(world_a)
+    for who, offered in (("worker", False), ("cadre", True)):
+        login_as(world_a.users[who])
+        html = client.get(f"/t/alpha/elderly_visits/emergencies/{e.id}").get_data(as_text=True)
+        assert (f"/emergencies/{e.id}/link" in html) is offered, who
+        assert (f"/emergencies/{e.id}/ack" in html) is offered, who
+        assert "摔倒了" in html  # both read what happened
