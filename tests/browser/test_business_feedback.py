@@ -4,6 +4,7 @@ reads the supervisor's name. Accounts of the demo (blueprints/business_feedback/
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -147,3 +148,33 @@ def test_the_office_appoints_a_batch_of_supervisors_from_a_file_on_a_phone(new_c
     office.goto(f"{BASE}/supervisors")
     expect(office.get_by_role("link", name="导入甲")).to_be_visible()
     expect(office.get_by_role("link", name="导入乙")).to_be_visible()
+
+
+def test_a_late_answer_reaches_挂牌督办_and_the_department_answers_it_on_a_phone(new_context, t):
+    """The demo's electricity item is twelve working days late: the office's overdue list on a phone names it at
+    挂牌督办; the item's timeline shows the level with its document number; the housing bureau answers it late on
+    its phone, and it leaves the overdue list."""
+    office = sign_in(new_context("phone").new_page(), t, "yingshang")
+    office.goto(f"{BASE}/overdue")
+    fits(office)
+    entry = office.locator("main li", has_text=t("Listed supervision (挂牌督办)"))
+    expect(entry).to_have_count(1)
+    number = entry.get_by_role("link").inner_text()
+    press(office, entry.get_by_role("link"))
+    expect(office.get_by_role("heading", level=1)).to_contain_text(number)
+    fits(office)
+    timeline = office.locator("ol, ul", has_text=t("Listed supervision (挂牌督办)")).last.inner_text()
+    # twelve working days late at the first run of the job: straight to the third level, with its document number
+    # of the district's series
+    assert re.search(r"挂牌督办 营商督办〔\d{4}〕\d+号", timeline), timeline
+    item_url = office.url
+
+    bureau = sign_in(new_context("phone").new_page(), t, "dept-housing-handler")
+    bureau.goto(item_url)
+    fits(bureau)
+    bureau.get_by_label(t("Measures taken")).fill("已协调供电公司，三个工作日内完成接电。")
+    press(bureau, bureau.get_by_role("button", name=t("Answer with the measures taken")))
+    expect(bureau.get_by_text(t("Answered"), exact=True).first).to_be_visible()
+
+    office.goto(f"{BASE}/overdue")
+    expect(office.get_by_role("link", name=number)).to_have_count(0)
