@@ -111,12 +111,12 @@ class ImportModuleKind(MethodView):
         kernel's import page does: every bad row named, all rows written or none"""
         from saas import imports as kernel_imports
         from saas.actors import Refused, ServiceError
-        from tenants.import_views import _context, module_kind
+        from tenants.import_views import import_context, module_kind
 
         found = module_kind(kind)
         upload = files["file"]
         data = upload.stream.read(found.max_bytes + 1)
-        context = _context(found, (upload.filename or "")[:200])
+        context = import_context((upload.filename or "")[:200])
         try:
             checked = kernel_imports.check_file(db.session(), found, context, data)
         except kernel_imports.ImportFileError as err:

@@ -188,7 +188,8 @@ def _module_page(kind: kernel_imports.ImportKind, status: int = 200, **context: 
                   status=status, kind=kind, max_mb=kind.max_bytes // (1024 * 1024), **context)
 
 
-def _context(kind: kernel_imports.ImportKind, filename: str = "") -> kernel_imports.ImportContext:
+def import_context(filename: str = "") -> kernel_imports.ImportContext:
+    """The import context of this request: the district and the signed-in person as the services see them."""
     from saas.actors import Actor
 
     return kernel_imports.ImportContext(g.tenant, Actor(g.user, role_book(), frozenset(enabled_modules())),
@@ -210,7 +211,7 @@ def module_preview(kind: str) -> Any:
     if upload is None or not upload.filename:
         return _module_page(found, 422, file_error=_("Choose a file to upload."))
     data = upload.stream.read(found.max_bytes + 1)
-    context = _context(found, upload.filename[:200])
+    context = import_context(upload.filename[:200])
     try:
         checked, token = kernel_imports.preview(db.session(), found, context, data, directory=staging_dir(),
                                                 secret=current_app.config["SECRET_KEY"], user_id=g.user.id)
@@ -229,7 +230,7 @@ def module_confirm(kind: str) -> Any:
     from saas.actors import Refused, ServiceError
 
     found = module_kind(kind)
-    context = _context(found)
+    context = import_context()
     try:
         checked, summary = kernel_imports.confirm(db.session(), found, context, request.form.get("token", ""),
                                                   directory=staging_dir(), secret=current_app.config["SECRET_KEY"],
