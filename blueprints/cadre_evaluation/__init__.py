@@ -33,6 +33,7 @@ def _audit_words():  # type: ignore[no-untyped-def]
             "cadre_evaluation.enter_sheet": _l("Paper ballot entered"),
             "cadre_evaluation.void_sheet": _l("Paper ballot voided"),
             "cadre_evaluation.add_action": _l("Follow-up action recorded"),
+            "cadre_evaluation.add_documents": _l("Documents added to a follow-up action"),
             "cadre_evaluation.add_item": _l("Rectification item added"),
             "cadre_evaluation.update_item": _l("Rectification item changed"),
         },
