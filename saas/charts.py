@@ -84,7 +84,7 @@ def _table(caption: str, header: Sequence[str], rows: Sequence[Sequence[object]]
     head = "".join(f'<th scope="col">{escape(h)}</th>' for h in header)
     body = "".join("<tr>" + f'<th scope="row">{escape(row[0])}</th>'
                    + "".join(f"<td>{escape(v)}</td>" for v in row[1:]) + "</tr>" for row in rows)
-    return Markup(f'<table class="chart-table"><caption>{escape(caption)}</caption>'  # noqa: S704 - escaped
+    return Markup(f'<table class="chart-table" tabindex="0"><caption>{escape(caption)}</caption>'  # noqa: S704 - escaped
                   f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
 
 

@@ -46,6 +46,7 @@ def test_bar_chart_is_valid_labelled_svg_with_its_table(ctx):
     assert [th.text for th in table.iter("th")][:2] == [None, "上报"]
     assert len(table.find("tbody")) == 15  # every row, also those the picture leaves out
     assert table.find("caption").text == "按网格 · 上报"
+    assert table.get("tabindex") == "0"  # it scrolls sideways on a phone: the keyboard must reach it
     page = str(chart)
     assert page.startswith('<figure class="chart-box" id="chart-grid">')
     parse(page)  # the whole figure is well-formed markup too
